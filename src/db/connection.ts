@@ -1,0 +1,61 @@
+import pg from "pg";
+import { UnderwayError } from "../errors.js";
+
+export type Client = pg.Client;
+
+/** Options every connection of underway shares. */
+export interface ConnectOptions {
+  /** Shown in pg_stat_activity, so operators can tell underway's sessions apart. */
+  applicationName?: string;
+}
+
+/**
+ * Opens one dedicated connection. DDL always runs on a dedicated connection, never
+ * a pool: `SET LOCAL lock_timeout` must apply to the session that runs the DDL.
+ */
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
+  let config: pg.ClientConfig;
+  try {
+    // Parse first, so a malformed URL is a one-line error rather than a stack trace from the driver.
+    new URL(url);
+    config = { connectionString: url, application_name: options.applicationName ?? "underway" };
+  } catch {
+    throw new UnderwayError("INVALID_ARGUMENT", `invalid database URL: ${redactUrl(url)}`);
+  }
+  const client = new pg.Client(config);
+  // An idle connection that errors (server restart, network cut) must not crash the process;
+  // the next query on it fails and the caller handles that.
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
+  }
+  return client;
+}
+
+/** The URL with its password hidden, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ":***@");
+  }
+}
+
+/** The major version of the server, e.g. 15. */
+export async function serverMajorVersion(client: Client): Promise<number> {
+  const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  return Math.floor(Number(rows[0]!.v) / 10000);
+}
+
+/** PostgreSQL's SQLSTATE of an error thrown by node-postgres, if any. */
+export function sqlState(error: unknown): string | undefined {
+  if (error && typeof error === "object" && "code" in error && typeof (error as { code: unknown }).code === "string") {
+    return (error as { code: string }).code;
+  }
+  return undefined;
+}

@@ -1,0 +1,168 @@
+import type { Client } from "../db/connection.js";
+import { sqlState } from "../db/connection.js";
+import { UnderwayError } from "../errors.js";
+
+/** How DDL waits for its locks. */
+export interface LockPolicy {
+  /** `lock_timeout` for each attempt, in milliseconds. */
+  lockTimeoutMs: number;
+  /** Attempts before giving up. */
+  maxAttempts: number;
+  /** First backoff delay; doubles each attempt, with full jitter, up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const defaultLockPolicy: LockPolicy = {
+  lockTimeoutMs: 500,
+  maxAttempts: 10,
+  baseDelayMs: 250,
+  maxDelayMs: 5000,
+};
+
+/** A session holding a lock that DDL waited for. */
+export interface Blocker {
+  pid: number;
+  state: string | null;
+  mode: string;
+  transactionSeconds: number | null;
+  query: string | null;
+}
+
+/** Called before each retry, so callers can report what is happening. */
+export type RetryListener = (event: { attempt: number; delayMs: number; blockers: Blocker[] }) => void;
+
+/** Parses a duration such as `500ms`, `2s`, `1min` or a bare number of milliseconds. */
+export function parseDurationMs(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$/i.exec(text);
+  if (!match) throw new UnderwayError("INVALID_ARGUMENT", `invalid duration "${text}" (use e.g. 500ms, 2s, 1min)`);
+  const value = Number(match[1]);
+  const unit = (match[2] ?? "ms").toLowerCase();
+  const factor = unit === "ms" ? 1 : unit === "s" || unit === "sec" ? 1000 : unit === "h" ? 3_600_000 : 60_000;
+  return Math.round(value * factor);
+}
+
+/** Lock timeout (55P03) and deadlock (40P01) end one attempt; anything else is a real failure. */
+export function isLockConflict(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === "55P03" || state === "40P01";
+}
+
+/**
+ * Runs `attempt` in a transaction with `SET LOCAL lock_timeout`, retrying lock
+ * conflicts with exponential backoff and full jitter. A waiting ALTER TABLE queues
+ * every later query on the table behind it, so it must give up quickly and try again
+ * rather than wait (PostgreSQL docs, "Explicit Locking": lock requests queue in order).
+ */
+export async function inLockedTransaction<T>(
+  client: Client,
+  policy: LockPolicy,
+  what: { description: string; tables?: string[] },
+  attempt: (client: Client) => Promise<T>,
+  onRetry?: RetryListener,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    await client.query("BEGIN");
+    try {
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(policy.lockTimeoutMs))}`);
+      const result = await attempt(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      if (!isLockConflict(error)) throw error;
+      const blockers = await findBlockers(client, what.tables ?? []);
+      if (n >= policy.maxAttempts) throw lockTimeoutError(what.description, n, blockers, error);
+      const delayMs = backoffDelay(policy, n);
+      onRetry?.({ attempt: n, delayMs, blockers });
+      await sleep(delayMs);
+    }
+  }
+}
+
+/**
+ * Runs one statement outside a transaction (CREATE INDEX CONCURRENTLY and friends)
+ * with the same lock discipline.
+ */
+export async function withLockRetry<T>(
+  client: Client,
+  policy: LockPolicy,
+  what: { description: string; tables?: string[] },
+  run: (client: Client) => Promise<T>,
+  onRetry?: RetryListener,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(policy.lockTimeoutMs))}`);
+    try {
+      return await run(client);
+    } catch (error) {
+      if (!isLockConflict(error)) throw error;
+      const blockers = await findBlockers(client, what.tables ?? []);
+      if (n >= policy.maxAttempts) throw lockTimeoutError(what.description, n, blockers, error);
+      const delayMs = backoffDelay(policy, n);
+      onRetry?.({ attempt: n, delayMs, blockers });
+      await sleep(delayMs);
+    } finally {
+      await client.query("RESET lock_timeout").catch(() => {});
+    }
+  }
+}
+
+function backoffDelay(policy: LockPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+/** Sessions other than ours holding locks on the given relations (qualified, quoted names). */
+export async function findBlockers(client: Client, tables: string[]): Promise<Blocker[]> {
+  if (tables.length === 0) return [];
+  try {
+    const { rows } = await client.query<{
+      pid: number;
+      state: string | null;
+      mode: string;
+      seconds: number | null;
+      query: string | null;
+    }>(
+      `SELECT l.pid, a.state, string_agg(DISTINCT l.mode, ', ') AS mode,
+              extract(epoch FROM now() - a.xact_start)::float8 AS seconds, left(a.query, 200) AS query
+         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+        WHERE l.granted AND l.pid <> pg_backend_pid()
+          AND l.relation = ANY (SELECT to_regclass(t)::oid FROM unnest($1::text[]) t)
+        GROUP BY l.pid, a.state, a.xact_start, a.query
+        ORDER BY a.xact_start NULLS LAST`,
+      [tables],
+    );
+    return rows.map((r) => ({
+      pid: r.pid,
+      state: r.state,
+      mode: r.mode,
+      transactionSeconds: r.seconds === null ? null : Math.round(r.seconds),
+      query: r.query === null ? null : r.query.replace(/\s+/g, " ").trim(),
+    }));
+  } catch {
+    return [];
+  }
+}
+
+function lockTimeoutError(description: string, attempts: number, blockers: Blocker[], cause: unknown): UnderwayError {
+  const first = blockers[0];
+  const who = first
+    ? `; blocked by pid ${first.pid} (${first.state ?? "unknown state"}${
+        first.transactionSeconds === null ? "" : `, transaction open ${first.transactionSeconds}s`
+      }, holding ${first.mode}): ${first.query ?? "query unknown"}`
+    : "";
+  const more = blockers.length > 1 ? ` (+${blockers.length - 1} more)` : "";
+  return new UnderwayError(
+    "LOCK_TIMEOUT",
+    `${description}: lock not acquired after ${attempts} attempts${who}${more}`,
+    {
+      cause,
+      detail: blockers.map((b) => `pid ${b.pid} ${b.state ?? ""} ${b.mode}: ${b.query ?? ""}`).join("\n"),
+    },
+  );
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,151 @@
+import { ident } from "../db/ident.js";
+
+/**
+ * Small, conservative lexical helpers for the SQL expressions a migration file carries
+ * (`up`, `down`, `check`, defaults). They never parse SQL; they only find where
+ * identifiers stand, skipping string literals, quoted identifiers and comments.
+ */
+
+/**
+ * The expression in a form that can stand after `:=` or inside parentheses. pgroll's
+ * files write `up` either as an expression or as `SELECT ...`; wrapping both in
+ * parentheses turns the second into a scalar subquery with the same value.
+ */
+export function asValueExpression(expression: string): string {
+  const trimmed = expression.trim().replace(/;+\s*$/, "");
+  return `(${trimmed})`;
+}
+
+/**
+ * Replaces references to columns by other names: `renameIdentifiers("length(title) > 3", {title: "_uw_new_title"})`
+ * gives `length("_uw_new_title") > 3`. Qualified references (`t.title`) and function
+ * names (`title(...)`) are left alone; unquoted names match case-insensitively, as
+ * PostgreSQL folds them.
+ */
+export function renameIdentifiers(expression: string, renames: Record<string, string>): string {
+  const targets = new Map(Object.entries(renames));
+  if (targets.size === 0) return expression;
+  let out = "";
+  let i = 0;
+  const n = expression.length;
+  let previousSignificant = "";
+  while (i < n) {
+    const ch = expression[i]!;
+    // String literal, including E'' with backslash escapes.
+    if (ch === "'" || ((ch === "E" || ch === "e") && expression[i + 1] === "'" && !isIdentChar(expression[i - 1]))) {
+      const start = i;
+      const escapes = ch !== "'";
+      i += escapes ? 2 : 1;
+      while (i < n) {
+        if (escapes && expression[i] === "\\") {
+          i += 2;
+          continue;
+        }
+        if (expression[i] === "'") {
+          if (expression[i + 1] === "'") {
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        i++;
+      }
+      out += expression.slice(start, i);
+      previousSignificant = "'";
+      continue;
+    }
+    // Dollar-quoted string.
+    if (ch === "$") {
+      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(expression.slice(i));
+      if (tag) {
+        const end = expression.indexOf(tag[0], i + tag[0].length);
+        const stop = end === -1 ? n : end + tag[0].length;
+        out += expression.slice(i, stop);
+        i = stop;
+        previousSignificant = "'";
+        continue;
+      }
+    }
+    // Comments.
+    if (ch === "-" && expression[i + 1] === "-") {
+      const end = expression.indexOf("\n", i);
+      const stop = end === -1 ? n : end;
+      out += expression.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    if (ch === "/" && expression[i + 1] === "*") {
+      const end = expression.indexOf("*/", i + 2);
+      const stop = end === -1 ? n : end + 2;
+      out += expression.slice(i, stop);
+      i = stop;
+      continue;
+    }
+    // Quoted identifier.
+    if (ch === '"') {
+      let j = i + 1;
+      let name = "";
+      while (j < n) {
+        if (expression[j] === '"') {
+          if (expression[j + 1] === '"') {
+            name += '"';
+            j += 2;
+            continue;
+          }
+          j++;
+          break;
+        }
+        name += expression[j];
+        j++;
+      }
+      const replacement = previousSignificant !== "." && !followedByCall(expression, j) ? targets.get(name) : undefined;
+      out += replacement === undefined ? expression.slice(i, j) : ident(replacement);
+      i = j;
+      previousSignificant = '"';
+      continue;
+    }
+    if (isIdentStart(ch)) {
+      let j = i + 1;
+      while (j < n && isIdentChar(expression[j])) j++;
+      const word = expression.slice(i, j);
+      const folded = word.toLowerCase();
+      const replacement =
+        previousSignificant !== "." && previousSignificant !== ":" && !followedByCall(expression, j) && !followedByDot(expression, j)
+          ? targets.get(folded)
+          : undefined;
+      out += replacement === undefined ? word : ident(replacement);
+      i = j;
+      previousSignificant = "a";
+      continue;
+    }
+    if (!/\s/.test(ch)) previousSignificant = ch;
+    out += ch;
+    i++;
+  }
+  return out;
+}
+
+function isIdentStart(ch: string | undefined): boolean {
+  return ch !== undefined && /[A-Za-z_\u0080-\uffff]/.test(ch);
+}
+
+function isIdentChar(ch: string | undefined): boolean {
+  return ch !== undefined && /[A-Za-z0-9_$\u0080-\uffff]/.test(ch);
+}
+
+function followedByCall(expression: string, from: number): boolean {
+  return /^\s*\(/.test(expression.slice(from, from + 64));
+}
+
+function followedByDot(expression: string, from: number): boolean {
+  return /^\s*\.(?!\.)/.test(expression.slice(from, from + 64));
+}
+
+/** A dollar-quote tag that does not occur in any of the given texts. */
+export function dollarTag(...texts: string[]): string {
+  for (let n = 0; ; n++) {
+    const tag = n === 0 ? "$uw$" : `$uw${n}$`;
+    if (!texts.some((t) => t.includes(tag))) return tag;
+  }
+}

@@ -1,0 +1,189 @@
+import type { Client } from "../db/connection.js";
+import { sqlState } from "../db/connection.js";
+import { ident, qualified } from "../db/ident.js";
+import { UnderwayError } from "../errors.js";
+import type { Backfill, BackfillProgress } from "../backfill/backfill.js";
+import { inLockedTransaction, withLockRetry, type LockPolicy, type RetryListener } from "./lock-retry.js";
+import type { Action, Step } from "./step.js";
+import { versionSchemaStatements } from "./version-schema.js";
+
+/** Something worth telling the operator while a phase runs. */
+export type MigrationEvent =
+  | { type: "step"; action: Action; index: number; total: number; description: string }
+  | { type: "step-skipped"; action: Action; index: number; total: number; description: string; reason: string }
+  | { type: "retry"; action: Action; description: string; attempt: number; delayMs: number; blockedBy: string | null }
+  | { type: "backfill"; progress: BackfillProgress }
+  | { type: "notice"; message: string };
+
+export interface StepRunnerOptions {
+  client: Client;
+  stateSchema: string;
+  schema: string;
+  migration: string;
+  lockPolicy: LockPolicy;
+  /** lock_timeout for CREATE/DROP INDEX CONCURRENTLY, which waits for older transactions by design. */
+  concurrentIndexLockTimeoutMs: number;
+  backfill: Backfill;
+  onEvent?: ((event: MigrationEvent) => void) | undefined;
+  /** Called before a backfill step, so the phase can say `backfilling`. */
+  onBackfillStart?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * Runs the steps of one phase from `from`, recording after each step how many are
+ * done. Transactional steps record it in their own transaction; the others are
+ * idempotent, so a crash between the step and the record only repeats harmless work.
+ */
+export async function runSteps(
+  options: StepRunnerOptions,
+  action: Action,
+  steps: Step[],
+  from: number,
+  startDone: number,
+): Promise<void> {
+  const { client } = options;
+  const migrations = qualified(options.stateSchema, "migrations");
+  const column = ident(`${action}_done`);
+  const record = (c: Client, done: number) =>
+    c.query(`UPDATE ${migrations} SET ${column} = $3, updated_at = now() WHERE schema = $1 AND name = $2`, [
+      options.schema,
+      options.migration,
+      done,
+    ]);
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i]!;
+    const onRetry: RetryListener = ({ attempt, delayMs, blockers }) =>
+      options.onEvent?.({
+        type: "retry",
+        action,
+        description: step.description,
+        attempt,
+        delayMs,
+        blockedBy: blockers[0] ? `pid ${blockers[0].pid}: ${blockers[0].query ?? "?"}` : null,
+      });
+    if (step.onlyIfStarted !== undefined && startDone <= step.onlyIfStarted) {
+      options.onEvent?.({ type: "step-skipped", action, index: i, total: steps.length, description: step.description, reason: "its start step never ran" });
+      await record(client, i + 1);
+      continue;
+    }
+    options.onEvent?.({ type: "step", action, index: i, total: steps.length, description: step.description });
+    try {
+      await runStep(options, step, onRetry, (c) => record(c, i + 1));
+    } catch (error) {
+      if (error instanceof UnderwayError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new UnderwayError("DATABASE", `${action} step ${i + 1}/${steps.length} (${step.description}) failed: ${message}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+async function runStep(
+  options: StepRunnerOptions,
+  step: Step,
+  onRetry: RetryListener,
+  record: (c: Client) => Promise<unknown>,
+): Promise<void> {
+  const { client, lockPolicy } = options;
+  switch (step.kind) {
+    case "ddl": {
+      await inLockedTransaction(client, lockPolicy, { description: step.description, tables: step.table ? [step.table] : [] }, async (c) => {
+        for (const statement of step.statements) await c.query(statement);
+        await record(c);
+      }, onRetry);
+      return;
+    }
+    case "version_schema": {
+      await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
+        for (const statement of await versionSchemaStatements(c, step.schema, step.versionSchema, step.mapping)) {
+          await c.query(statement);
+        }
+        await record(c);
+      }, onRetry);
+      return;
+    }
+    case "user_sql": {
+      try {
+        await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
+          await c.query(step.sql);
+          await record(c);
+        }, onRetry);
+      } catch (error) {
+        // 25001: the SQL cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM...).
+        if (sqlState(error) !== "25001") throw error;
+        await withLockRetry(client, lockPolicy, { description: step.description }, (c) => c.query(step.sql), onRetry);
+        await record(client);
+      }
+      return;
+    }
+    case "concurrent_index": {
+      await buildIndexConcurrently(options, step, onRetry);
+      await record(client);
+      return;
+    }
+    case "drop_index": {
+      const policy = { ...lockPolicy, lockTimeoutMs: options.concurrentIndexLockTimeoutMs };
+      await withLockRetry(client, policy, { description: step.description }, (c) =>
+        c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${qualified(step.schema, step.index)}`),
+        onRetry,
+      );
+      await record(client);
+      return;
+    }
+    case "backfill": {
+      await options.onBackfillStart?.();
+      await options.backfill.run(client, { schema: step.schema, table: step.table }, (progress) =>
+        options.onEvent?.({ type: "backfill", progress }),
+      );
+      // The backfill set session state for its trigger; put the session back for the DDL that follows.
+      await client.query("RESET ALL");
+      await record(client);
+      return;
+    }
+  }
+}
+
+/**
+ * CREATE INDEX CONCURRENTLY that survives its own failures: a failed or cancelled build
+ * leaves an INVALID index that is still maintained on every write, so it is dropped
+ * (concurrently) before the build is tried again, and before giving up.
+ */
+async function buildIndexConcurrently(
+  options: StepRunnerOptions,
+  step: Extract<Step, { kind: "concurrent_index" }>,
+  onRetry: RetryListener,
+): Promise<void> {
+  const { client } = options;
+  const policy = { ...options.lockPolicy, lockTimeoutMs: options.concurrentIndexLockTimeoutMs };
+  const name = qualified(step.schema, step.index);
+  const state = async () => {
+    const { rows } = await client.query<{ valid: boolean }>(
+      `SELECT i.indisvalid AS valid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+      [step.schema, step.index],
+    );
+    return rows[0] === undefined ? "missing" : rows[0].valid ? "valid" : "invalid";
+  };
+  const dropInvalid = () =>
+    withLockRetry(client, policy, { description: `drop invalid index ${step.index}` }, (c) =>
+      c.query(`DROP INDEX CONCURRENTLY IF EXISTS ${name}`),
+    );
+  for (let attempt = 1; ; attempt++) {
+    const current = await state();
+    if (current === "valid") return;
+    if (current === "invalid") await dropInvalid();
+    try {
+      await withLockRetry(client, policy, { description: step.description, tables: [qualified(step.schema, step.table)] }, (c) =>
+        c.query(step.statement),
+        onRetry,
+      );
+      if ((await state()) === "valid") return;
+    } catch (error) {
+      if ((await state()) === "invalid") await dropInvalid();
+      // A unique violation or a bad definition will not go away by retrying.
+      const code = sqlState(error);
+      if (attempt >= 3 || code === "23505" || code?.startsWith("42")) throw error;
+    }
+  }
+}

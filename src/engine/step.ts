@@ -1,0 +1,50 @@
+import type { VersionMapping } from "./version-schema.js";
+
+/**
+ * A phase is a list of steps, stored with the migration when it starts so that a
+ * re-run after a crash executes the same plan the first run began, whatever the
+ * catalog looks like by then.
+ *
+ * - `ddl`: statements run in one transaction together with the progress update, so
+ *   the step is done exactly once. `table` names the relation it locks (for messages).
+ * - `concurrent_index` / `drop_index`: CONCURRENTLY, which cannot run in a transaction;
+ *   they are idempotent instead (see `ddl-runner.ts`).
+ * - `backfill`: rewrites existing rows of a table through the dual-write trigger.
+ * - `user_sql`: SQL from the migration file, run in a transaction when it allows one.
+ * - `version_schema`: (re)creates a version schema's views from the mapping and the catalog.
+ *
+ * `onlyIfStarted` (rollback steps only): the index of the start step that must have
+ * finished for this step to run, e.g. a `sql` operation's `down`.
+ */
+export type Step =
+  | { kind: "ddl"; description: string; statements: string[]; table?: string; onlyIfStarted?: number }
+  | {
+      kind: "concurrent_index";
+      description: string;
+      schema: string;
+      table: string;
+      index: string;
+      statement: string;
+      onlyIfStarted?: number;
+    }
+  | { kind: "drop_index"; description: string; schema: string; index: string; onlyIfStarted?: number }
+  | { kind: "backfill"; description: string; schema: string; table: string; onlyIfStarted?: number }
+  | { kind: "user_sql"; description: string; sql: string; onlyIfStarted?: number }
+  | {
+      kind: "version_schema";
+      description: string;
+      schema: string;
+      versionSchema: string;
+      mapping: VersionMapping;
+      onlyIfStarted?: number;
+    };
+
+export interface MigrationPlan {
+  start: Step[];
+  complete: Step[];
+  rollback: Step[];
+  /** Physical tables that need a backfill, for status and the backfill job. */
+  backfillTables: string[];
+}
+
+export type Action = "start" | "complete" | "rollback";

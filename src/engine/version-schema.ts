@@ -1,0 +1,102 @@
+import type { Client } from "../db/connection.js";
+import { ident, literal, qualified } from "../db/ident.js";
+
+/**
+ * How one version of the application sees the physical tables. Stored in the plan;
+ * the views are derived from it and the live catalog when the step runs, so tables
+ * made by a `sql` operation earlier in the same migration get their views too.
+ */
+export interface VersionMapping {
+  /** Tables whose shape this migration changes, by physical name. */
+  tables: Record<string, TableMapping>;
+  /** Physical tables this version does not see (dropped at complete). */
+  hiddenTables: string[];
+}
+
+export interface TableMapping {
+  /** The table's logical name in this version. */
+  name: string;
+  /** Exactly the columns this version sees, in order. */
+  columns: ColumnMapping[];
+}
+
+export interface ColumnMapping {
+  physical: string;
+  name: string;
+  /** A default only the view carries; `null` means "no default" even if the table has one. */
+  default?: string | null;
+  comment?: string | null;
+}
+
+/** Prefix of every physical name underway makes; such columns are never shown to a version unless mapped. */
+export const TEMP_PREFIX = "_uw_";
+
+/**
+ * The statements that (re)create a version schema: drop it if a crashed run left it
+ * half made, create it, one view per table, and grants that mirror the tables' grants
+ * so every role that can use a table can use its view.
+ */
+export async function versionSchemaStatements(
+  client: Client,
+  schema: string,
+  versionSchema: string,
+  mapping: VersionMapping,
+): Promise<string[]> {
+  const { rows: versionRows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+  // security_invoker (PG 15+) makes a view check the querying role's rights on the table,
+  // as a direct query would, instead of the view owner's.
+  const securityInvoker = Number(versionRows[0]!.v) >= 150000;
+  const { rows: tables } = await client.query<{ name: string; columns: string[]; grants: { grantee: string; privilege: string }[] }>(
+    `SELECT c.relname::text AS name,
+            ARRAY(SELECT a.attname::text FROM pg_attribute a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS columns,
+            coalesce((SELECT json_agg(json_build_object(
+                        'grantee', CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END,
+                        'privilege', g.privilege_type))
+                        FROM aclexplode(c.relacl) g WHERE g.grantee <> c.relowner), '[]'::json) AS grants
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+      ORDER BY c.relname`,
+    [schema],
+  );
+  const hidden = new Set(mapping.hiddenTables);
+  const statements = [`DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`, `CREATE SCHEMA ${ident(versionSchema)}`];
+  const grantees = new Set<string>();
+  for (const table of tables) {
+    if (hidden.has(table.name)) continue;
+    const mapped = mapping.tables[table.name];
+    const columns: ColumnMapping[] =
+      mapped?.columns ??
+      table.columns.filter((c) => !c.startsWith(TEMP_PREFIX)).map((c) => ({ physical: c, name: c }));
+    const viewName = mapped?.name ?? table.name;
+    const view = qualified(versionSchema, viewName);
+    const select = columns.map((c) => `${ident(c.physical)} AS ${ident(c.name)}`).join(", ");
+    statements.push(
+      `CREATE VIEW ${view}${securityInvoker ? " WITH (security_invoker = true)" : ""} AS SELECT ${select || "NULL AS \"?\""} FROM ${qualified(schema, table.name)}`,
+    );
+    for (const column of columns) {
+      if (column.default !== undefined) {
+        statements.push(
+          `ALTER VIEW ${view} ALTER COLUMN ${ident(column.name)} SET DEFAULT ${column.default === null ? "NULL" : column.default}`,
+        );
+      }
+      if (column.comment !== undefined) {
+        statements.push(
+          `COMMENT ON COLUMN ${view}.${ident(column.name)} IS ${column.comment === null ? "NULL" : literal(column.comment)}`,
+        );
+      }
+    }
+    const byGrantee = new Map<string, string[]>();
+    for (const grant of table.grants) {
+      byGrantee.set(grant.grantee, [...(byGrantee.get(grant.grantee) ?? []), grant.privilege]);
+    }
+    for (const [grantee, privileges] of byGrantee) {
+      grantees.add(grantee);
+      statements.push(`GRANT ${privileges.join(", ")} ON ${view} TO ${grantee === "PUBLIC" ? "PUBLIC" : ident(grantee)}`);
+    }
+  }
+  for (const grantee of grantees) {
+    statements.push(`GRANT USAGE ON SCHEMA ${ident(versionSchema)} TO ${grantee === "PUBLIC" ? "PUBLIC" : ident(grantee)}`);
+  }
+  return statements;
+}

@@ -1,0 +1,46 @@
+/**
+ * The one error class of the package. Every expected failure carries a `code`;
+ * the CLI maps codes to exit codes (see `exitCodeFor`).
+ *
+ * @example
+ * throw new UnderwayError("INVALID_STATE", "no migration is active");
+ */
+export type UnderwayErrorCode =
+  | "INVALID_MIGRATION"
+  | "INVALID_STATE"
+  | "INVALID_ARGUMENT"
+  | "LOCK_TIMEOUT"
+  | "MIGRATION_LOCKED"
+  | "UNSAFE_DDL"
+  | "CHECKSUM_MISMATCH"
+  | "BACKFILL_ABORTED"
+  | "CONNECTION"
+  | "DATABASE";
+
+export class UnderwayError extends Error {
+  readonly code: UnderwayErrorCode;
+  /** Extra lines shown with `--verbose`. */
+  readonly detail: string | undefined;
+
+  constructor(code: UnderwayErrorCode, message: string, options: { cause?: unknown; detail?: string } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "UnderwayError";
+    this.code = code;
+    this.detail = options.detail;
+  }
+}
+
+/** Exit codes of the contract: 2 for usage and invalid input, 1 for any other failure. */
+export function exitCodeFor(error: unknown): 1 | 2 {
+  if (error instanceof UnderwayError && (error.code === "INVALID_MIGRATION" || error.code === "INVALID_ARGUMENT")) {
+    return 2;
+  }
+  return 1;
+}
+
+/** Wraps anything thrown into an UnderwayError, keeping the cause. */
+export function toUnderwayError(error: unknown, code: UnderwayErrorCode = "DATABASE"): UnderwayError {
+  if (error instanceof UnderwayError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new UnderwayError(code, message, { cause: error });
+}

@@ -1,0 +1,108 @@
+import { ident } from "../db/ident.js";
+import type { AddColumnOperation } from "../migration/schema.js";
+import type { ColumnModel } from "../engine/schema-model.js";
+import { checkExpression, commentStatement, inlineColumnDefinition, isNullable, referencesClause } from "./column-definition.js";
+import {
+  addDualWrite,
+  invalid,
+  objectName,
+  requireTable,
+  tableRef,
+  truncateBytes,
+  type PlanContext,
+} from "./plan-context.js";
+import { constraintNotValid, notNullViaCheck, uniqueViaConcurrentIndex } from "./constraint-steps.js";
+
+/**
+ * add_column on a live table. The column gets its real name at once (old versions read
+ * through views that list their columns, so they never see it) and only cheap DDL runs
+ * under the table lock:
+ * - a constant default is metadata-only (PG 11+); a volatile one would rewrite the
+ *   table, so it is set for new rows only and existing rows are backfilled through `up`;
+ * - NOT NULL is a `CHECK (c IS NOT NULL) NOT VALID`, validated at complete and then
+ *   turned into a real NOT NULL without a scan under the exclusive lock;
+ * - UNIQUE is an index built concurrently, attached as a constraint at complete;
+ * - CHECK and FOREIGN KEY are added NOT VALID and validated at complete.
+ */
+export async function planAddColumn(ctx: PlanContext, op: AddColumnOperation): Promise<void> {
+  const table = requireTable(ctx, op.table);
+  const column = op.column;
+  if (table.columns.some((c) => c.name === column.name)) {
+    throw invalid(ctx, "column.name", `column "${column.name}" already exists on table "${table.name}"`);
+  }
+  if (table.columns.some((c) => c.physical === column.name)) {
+    throw invalid(ctx, "column.name", `column "${column.name}" is still present on table "${table.name}" (hidden by this migration); use another name`);
+  }
+  if (column.pk) throw invalid(ctx, "column.pk", "add_column cannot add a primary key column; use create_constraint");
+  const ref = tableRef(ctx, table);
+  const col = `${ref}.${ident(column.name)}`;
+  const model: ColumnModel = {
+    name: column.name,
+    physical: column.name,
+    type: column.type,
+    nullable: isNullable(column),
+    default: column.default ?? null,
+    comment: column.comment ?? null,
+    identity: Boolean(column.generated?.identity),
+    generated: Boolean(column.generated?.expression),
+  };
+
+  if (table.createdHere) {
+    // Nobody uses the table yet: one plain statement does it all.
+    const statements = [`ALTER TABLE ${ref} ADD COLUMN ${inlineColumnDefinition(ctx.schema, column)}`];
+    if (column.comment != null) statements.push(commentStatement(`COLUMN ${col}`, column.comment));
+    ctx.stages.expand.push({ kind: "ddl", description: `add column ${table.name}.${column.name}`, statements, table: ref });
+    table.columns.push(model);
+    return;
+  }
+
+  if (column.generated) {
+    throw invalid(ctx, "column.generated", "a generated or identity column would rewrite a live table; add it with a backfill (`up`) instead");
+  }
+  const notNull = !isNullable(column);
+  const hasDefault = column.default !== undefined && column.default !== null;
+  const volatileDefault = hasDefault && (await ctx.probe.defaultRewrites(column.type, column.default!));
+  if (notNull && !hasDefault && op.up === undefined) {
+    throw invalid(ctx, "up", `column "${column.name}" is NOT NULL without a default: give "up" to fill existing rows`);
+  }
+
+  // A constant default fills every existing row without a rewrite, so NOT NULL can be
+  // declared at once; otherwise it waits for the backfill behind a NOT VALID check.
+  const inlineNotNull = notNull && hasDefault && !volatileDefault && op.up === undefined;
+  const statements = [
+    `ALTER TABLE ${ref} ADD COLUMN ${ident(column.name)} ${column.type}${hasDefault && !volatileDefault ? ` DEFAULT ${column.default}` : ""}${inlineNotNull ? " NOT NULL" : ""}`,
+  ];
+  if (volatileDefault) statements.push(`ALTER TABLE ${ref} ALTER COLUMN ${ident(column.name)} SET DEFAULT ${column.default}`);
+  if (column.comment != null) statements.push(commentStatement(`COLUMN ${col}`, column.comment));
+  ctx.stages.expand.push({ kind: "ddl", description: `add column ${table.name}.${column.name}`, statements, table: ref });
+  ctx.stages.rollback.push({
+    kind: "ddl",
+    description: `drop column ${table.name}.${column.name}`,
+    statements: [`ALTER TABLE ${ref} DROP COLUMN IF EXISTS ${ident(column.name)}`],
+    table: ref,
+  });
+
+  if (notNull && !inlineNotNull) notNullViaCheck(ctx, table, column.name);
+  if (column.check) {
+    constraintNotValid(ctx, table, column.check.name, `CHECK (${checkExpression(column.check.constraint)})${column.check.no_inherit ? " NO INHERIT" : ""}`);
+  }
+  if (column.references) {
+    let clause: string;
+    try {
+      clause = referencesClause(ctx.schema, { ...column.references, columns: [column.references.column] });
+    } catch (error) {
+      throw invalid(ctx, "column.references", (error as Error).message);
+    }
+    const fk = column.references.name ?? objectName(table.physical, column.name, "fkey");
+    constraintNotValid(ctx, table, fk, `FOREIGN KEY (${ident(column.name)}) ${clause}`);
+  }
+  if (column.unique) {
+    // PostgreSQL's own name for an inline UNIQUE, so the result matches a plain CREATE TABLE.
+    uniqueViaConcurrentIndex(ctx, table, [column.name], truncateBytes(`${table.physical}_${column.name}_key`, 63));
+  }
+  if (op.up !== undefined || volatileDefault) {
+    addDualWrite(ctx, table, "up", { target: column.name, expression: op.up ?? column.default! });
+    ctx.backfill.add(table.physical);
+  }
+  table.columns.push(model);
+}

@@ -1,0 +1,181 @@
+import { ident } from "../db/ident.js";
+import type { AlterColumnOperation } from "../migration/schema.js";
+import { checkExpression, referencesClause } from "./column-definition.js";
+import { constraintNotValid, uniqueViaConcurrentIndex } from "./constraint-steps.js";
+import { duplicateColumns } from "./duplicate-columns.js";
+import {
+  attach,
+  invalid,
+  objectName,
+  requireColumn,
+  requireTable,
+  tableRef,
+  toPhysical,
+  type PlanContext,
+} from "./plan-context.js";
+import { commentStatement } from "./column-definition.js";
+
+/**
+ * alter_column (a rename in the same entry arrives as a separate rename_column). Only
+ * what needs it pays for a copy of the column:
+ * - default and comment changes are made in the new version's view and applied
+ *   to the table at complete (pgroll copies the column for a default or a comment);
+ * - dropping NOT NULL without a `down` is a metadata change made in place;
+ * - a type change, SET NOT NULL, UNIQUE, CHECK, FOREIGN KEY, or dropping NOT NULL with
+ *   a `down`, goes through `duplicateColumns`.
+ */
+export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation): Promise<void> {
+  const table = requireTable(ctx, op.table);
+  const column = requireColumn(ctx, table, op.column);
+  const ref = tableRef(ctx, table);
+  if (table.createdHere) {
+    planInPlaceOnNewTable(ctx, op);
+    return;
+  }
+
+  const typeChanges = op.type !== undefined && normalizeType(op.type) !== normalizeType(column.type);
+  const setsNotNull = op.nullable === false && column.nullable;
+  const dropsNotNull = op.nullable === true && !column.nullable;
+  const needsCopy =
+    typeChanges ||
+    setsNotNull ||
+    op.unique !== undefined ||
+    op.check !== undefined ||
+    op.references !== undefined ||
+    (dropsNotNull && op.down !== undefined);
+  if (setsNotNull && op.up === undefined) {
+    throw invalid(ctx, "up", `setting NOT NULL on "${column.name}" needs "up" to fill existing NULLs`);
+  }
+  if (table.primaryKey.includes(column.physical) && needsCopy) {
+    throw invalid(ctx, "", `column "${column.name}" is part of the primary key of "${table.name}"; changing it needs a shadow-table rebuild, which underway does not do yet`);
+  }
+
+  if (needsCopy) {
+    const spec = {
+      column,
+      type: op.type,
+      nullable: op.nullable,
+      default: op.default,
+      comment: op.comment,
+      up: op.up,
+      down: op.down,
+    };
+    duplicateColumns(ctx, table, [spec]);
+    const copy = column.physical;
+    if (op.unique) {
+      uniqueViaConcurrentIndex(ctx, table, [copy], op.unique.name);
+    }
+    if (op.check) {
+      constraintNotValid(ctx, table, objectName(op.check.name), `CHECK (${toPhysical(table, checkExpression(op.check.constraint))})${op.check.no_inherit ? " NO INHERIT" : ""}`);
+      attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(op.check.name))} TO ${ident(op.check.name)}`);
+    }
+    if (op.references) {
+      let clause: string;
+      try {
+        clause = referencesClause(ctx.schema, { ...op.references, columns: [op.references.column] });
+      } catch (error) {
+        throw invalid(ctx, "references", (error as Error).message);
+      }
+      const name = op.references.name ?? `${table.physical}_${column.name}_fkey`;
+      constraintNotValid(ctx, table, objectName(name), `FOREIGN KEY (${ident(copy)}) ${clause}`);
+      attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(name))} TO ${ident(name)}`);
+    }
+    return;
+  }
+
+  // No copy: the view carries what the new version sees until complete applies it.
+  if (op.default !== undefined) {
+    column.viewDefault = op.default;
+    attach(
+      ctx,
+      table,
+      op.default === null
+        ? `ALTER TABLE ${ref} ALTER COLUMN ${ident(column.physical)} DROP DEFAULT`
+        : `ALTER TABLE ${ref} ALTER COLUMN ${ident(column.physical)} SET DEFAULT ${op.default}`,
+    );
+    column.default = op.default;
+  }
+  if (op.comment !== undefined) {
+    column.viewComment = op.comment;
+    attach(ctx, table, commentStatement(`COLUMN ${ref}.${ident(column.physical)}`, op.comment));
+    column.comment = op.comment;
+  }
+  if (dropsNotNull) {
+    const step = {
+      kind: "ddl" as const,
+      description: `drop NOT NULL on ${table.name}.${column.name}`,
+      statements: [`ALTER TABLE ${ref} ALTER COLUMN ${ident(column.physical)} DROP NOT NULL`],
+      table: ref,
+    };
+    ctx.stages.expand.push(step);
+    // Putting NOT NULL back cannot be instant; the check route at least avoids the long exclusive scan.
+    const check = objectName(table.physical, column.physical, "not_null");
+    const restore = {
+      kind: "ddl" as const,
+      description: `restore NOT NULL on ${table.name}.${column.physical}`,
+      statements: [
+        `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(column.physical)} IS NOT NULL) NOT VALID`,
+        `ALTER TABLE ${ref} VALIDATE CONSTRAINT ${ident(check)}`,
+        `ALTER TABLE ${ref} ALTER COLUMN ${ident(column.physical)} SET NOT NULL`,
+        `ALTER TABLE ${ref} DROP CONSTRAINT ${ident(check)}`,
+      ],
+      table: ref,
+    };
+    ctx.stages.rollback.push(restore);
+    ctx.stages.gates.set(restore, step);
+    column.nullable = true;
+  }
+}
+
+/** On a table created by this migration nobody reads the old shape: change it directly. */
+function planInPlaceOnNewTable(ctx: PlanContext, op: AlterColumnOperation): void {
+  const table = requireTable(ctx, op.table);
+  const column = requireColumn(ctx, table, op.column);
+  const ref = tableRef(ctx, table);
+  const col = ident(column.physical);
+  const statements: string[] = [];
+  if (op.type !== undefined) {
+    statements.push(`ALTER TABLE ${ref} ALTER COLUMN ${col} TYPE ${op.type}${op.up ? ` USING ${op.up}` : ""}`);
+    column.type = op.type;
+  }
+  if (op.nullable !== undefined) {
+    statements.push(`ALTER TABLE ${ref} ALTER COLUMN ${col} ${op.nullable ? "DROP" : "SET"} NOT NULL`);
+    column.nullable = op.nullable;
+  }
+  if (op.default !== undefined) {
+    statements.push(`ALTER TABLE ${ref} ALTER COLUMN ${col} ${op.default === null ? "DROP DEFAULT" : `SET DEFAULT ${op.default}`}`);
+    column.default = op.default;
+  }
+  if (op.comment !== undefined) statements.push(commentStatement(`COLUMN ${ref}.${col}`, op.comment));
+  if (op.unique) statements.push(`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(op.unique.name)} UNIQUE (${col})`);
+  if (op.check) statements.push(`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(op.check.name)} CHECK (${checkExpression(op.check.constraint)})`);
+  if (op.references) {
+    const name = op.references.name ?? `${table.physical}_${column.name}_fkey`;
+    statements.push(
+      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(name)} FOREIGN KEY (${col}) ${referencesClause(ctx.schema, { ...op.references, columns: [op.references.column] })}`,
+    );
+  }
+  if (statements.length > 0) {
+    ctx.stages.expand.push({ kind: "ddl", description: `alter column ${table.name}.${op.column}`, statements, table: ref });
+  }
+}
+
+/** Type names as PostgreSQL prints them are compared loosely, so `int` equals `integer`. */
+function normalizeType(type: string): string {
+  const t = type.trim().toLowerCase().replace(/\s+/g, " ");
+  const aliases: Record<string, string> = {
+    int: "integer",
+    int4: "integer",
+    int8: "bigint",
+    int2: "smallint",
+    bool: "boolean",
+    varchar: "character varying",
+    float8: "double precision",
+    float4: "real",
+    timestamptz: "timestamp with time zone",
+    timestamp: "timestamp without time zone",
+    decimal: "numeric",
+  };
+  const base = t.replace(/^varchar\(/, "character varying(").replace(/^decimal\(/, "numeric(");
+  return aliases[base] ?? base;
+}

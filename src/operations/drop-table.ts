@@ -1,0 +1,9 @@
+import type { DropTableOperation } from "../migration/schema.js";
+import { requireTable, type PlanContext } from "./plan-context.js";
+
+/** drop_table: hidden from the new version at start, dropped at complete. */
+export async function planDropTable(ctx: PlanContext, op: DropTableOperation): Promise<void> {
+  const table = requireTable(ctx, op.name, "name");
+  ctx.after.tables.delete(op.name);
+  if (!table.createdHere) ctx.hiddenTables.add(table.physical);
+}

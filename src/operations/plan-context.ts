@@ -1,0 +1,147 @@
+import { UnderwayError } from "../errors.js";
+import { qualified } from "../db/ident.js";
+import type { Step } from "../engine/step.js";
+import type { Assignment } from "../engine/dual-write.js";
+import type { ColumnModel, SchemaModel, TableModel } from "../engine/schema-model.js";
+import { TEMP_PREFIX } from "../engine/version-schema.js";
+import { renameIdentifiers as renameIdentifiersImpl } from "../engine/sql-expression.js";
+
+/**
+ * What operations write into while a migration is planned. Steps go into stages; the
+ * planner assembles the stages into the start, complete and rollback phases:
+ *
+ * start    = expand, dual-write triggers, backfills, afterBackfill, the version schema
+ * complete = validate, drop the old version schema, one transaction per table that
+ *            drops its trigger, drops the columns the new version no longer maps,
+ *            renames the rest to their logical names and runs `attach`; finalize
+ * rollback = drop the version schema and triggers, drop what expand added, then
+ *            `rollback` in reverse order
+ *
+ * Column drops and renames at complete, and column drops at rollback, are derived
+ * from the difference between `before` and `after`, so operations only describe the
+ * new version and the objects that go with it.
+ */
+export interface PlanContext {
+  schema: string;
+  stateSchema: string;
+  migration: string;
+  versionSchema: string;
+  /** The old version, read from the catalog. Never modified. */
+  before: SchemaModel;
+  /** The new version, built up operation by operation. */
+  after: SchemaModel;
+  /** Runs a probe on the database (read-only, rolled back); used to tell volatile defaults. */
+  probe: Probe;
+  stages: Stages;
+  /** Dual-write assignments per physical table. */
+  dualWrite: Map<string, { up: Assignment[]; down: Assignment[] }>;
+  /** Physical tables whose existing rows must be rewritten. */
+  backfill: Set<string>;
+  /** Physical tables the new version does not see. */
+  hiddenTables: Set<string>;
+  /** Where the operation being planned stands in the file, for messages: `operations[2].alter_column`. */
+  path: string;
+  /** The migration file, for messages. */
+  file: string;
+}
+
+export interface Probe {
+  /** Whether `ALTER TABLE ... ADD COLUMN c <type> DEFAULT <expr>` would rewrite a table. */
+  defaultRewrites(type: string, expression: string): Promise<boolean>;
+}
+
+export interface Stages {
+  expand: Step[];
+  afterBackfill: Step[];
+  validate: Step[];
+  /** Statements per physical table, run at complete after its columns have their final names. */
+  attach: Map<string, string[]>;
+  finalize: Step[];
+  /** Rollback steps in operation order; the planner reverses them. */
+  rollback: Step[];
+  /** Rollback steps gated on a start step, matched by identity once indexes are known. */
+  gates: Map<Step, Step>;
+}
+
+export function newStages(): Stages {
+  return { expand: [], afterBackfill: [], validate: [], attach: new Map(), finalize: [], rollback: [], gates: new Map() };
+}
+
+/** A semantic error in the migration: exit 2, naming the file and the field. */
+export function invalid(ctx: PlanContext, field: string, message: string): UnderwayError {
+  return new UnderwayError("INVALID_MIGRATION", `${ctx.file}: ${ctx.path}${field ? `.${field}` : ""}: ${message}`);
+}
+
+/** The table in the new version, or an INVALID_MIGRATION error. */
+export function requireTable(ctx: PlanContext, name: string, field = "table"): TableModel {
+  const table = ctx.after.tables.get(name);
+  if (!table) {
+    throw invalid(ctx, field, `table "${name}" does not exist in schema "${ctx.schema}"`);
+  }
+  return table;
+}
+
+export function requireColumn(ctx: PlanContext, table: TableModel, name: string, field = "column"): ColumnModel {
+  const column = table.columns.find((c) => c.name === name);
+  if (!column) {
+    throw invalid(ctx, field, `column "${name}" does not exist on table "${table.name}"`);
+  }
+  return column;
+}
+
+/** The table as the old version sees it (same physical table), if it existed before. */
+export function beforeTable(ctx: PlanContext, table: TableModel): TableModel | undefined {
+  for (const t of ctx.before.tables.values()) if (t.physical === table.physical) return t;
+  return undefined;
+}
+
+export function tableRef(ctx: PlanContext, table: TableModel): string {
+  return qualified(ctx.schema, table.physical);
+}
+
+/** Appends a statement to a table's transaction at complete, after its columns are renamed. */
+export function attach(ctx: PlanContext, table: TableModel, statement: string): void {
+  const list = ctx.stages.attach.get(table.physical) ?? [];
+  list.push(statement);
+  ctx.stages.attach.set(table.physical, list);
+}
+
+/**
+ * Column references of an expression written against the new version's names,
+ * rewritten to the physical columns (for CHECK constraints on duplicated columns).
+ */
+export function toPhysical(table: TableModel, expression: string): string {
+  const renames: Record<string, string> = {};
+  for (const c of table.columns) if (c.name !== c.physical) renames[c.name] = c.physical;
+  return renameIdentifiersImpl(expression, renames);
+}
+
+export function addDualWrite(ctx: PlanContext, table: TableModel, direction: "up" | "down", assignment: Assignment): void {
+  const entry = ctx.dualWrite.get(table.physical) ?? { up: [], down: [] };
+  entry[direction].push(assignment);
+  ctx.dualWrite.set(table.physical, entry);
+}
+
+/**
+ * A physical name for an object underway creates, within PostgreSQL's 63 bytes and
+ * unused by any column of the table.
+ */
+export function tempColumnName(table: TableModel, base: string): string {
+  const taken = new Set(table.columns.map((c) => c.physical));
+  for (let n = 0; ; n++) {
+    const suffix = n === 0 ? "" : `_${n}`;
+    const name = truncateBytes(`${TEMP_PREFIX}new_${base}`, 63 - suffix.length) + suffix;
+    if (!taken.has(name)) return name;
+  }
+}
+
+export function truncateBytes(text: string, bytes: number): string {
+  const buffer = Buffer.from(text, "utf8");
+  if (buffer.length <= bytes) return text;
+  return buffer.subarray(0, bytes).toString("utf8").replace(/\uFFFD+$/, "");
+}
+
+/** A sensible name for an underway-made constraint or index. */
+export function objectName(...parts: string[]): string {
+  return truncateBytes(`${TEMP_PREFIX}${parts.join("_")}`, 63);
+}
