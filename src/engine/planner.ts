@@ -1,4 +1,3 @@
-import type { Client } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import type { Migration, Operation } from "../migration/schema.js";
 import { planAddColumn } from "../operations/add-column.js";

@@ -30,6 +30,7 @@ export function stateSchemaDdl(stateSchema: string): string[] {
       start_done integer NOT NULL DEFAULT 0,
       complete_done integer NOT NULL DEFAULT 0,
       rollback_done integer NOT NULL DEFAULT 0,
+      sql_created jsonb NOT NULL DEFAULT '[]',
       last_error text,
       created_at timestamptz NOT NULL DEFAULT now(),
       updated_at timestamptz NOT NULL DEFAULT now(),

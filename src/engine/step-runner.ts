@@ -6,6 +6,7 @@ import type { Backfill, BackfillProgress } from "../backfill/backfill.js";
 import { inLockedTransaction, withLockRetry, type LockPolicy, type RetryListener } from "./lock-retry.js";
 import type { Action, Step } from "./step.js";
 import { versionSchemaStatements } from "./version-schema.js";
+import { createdBetween, dropCreatedStatements, schemaObjects, type CreatedObject } from "./sql-objects.js";
 
 /** Something worth telling the operator while a phase runs. */
 export type MigrationEvent =
@@ -104,17 +105,42 @@ async function runStep(
       return;
     }
     case "user_sql": {
+      const migrations = qualified(options.stateSchema, "migrations");
+      const remember = async (c: Client, created: CreatedObject[]) => {
+        if (created.length === 0) return;
+        await c.query(`UPDATE ${migrations} SET sql_created = sql_created || $3::jsonb WHERE schema = $1 AND name = $2`, [
+          options.schema,
+          options.migration,
+          JSON.stringify(created),
+        ]);
+      };
       try {
         await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
+          const before = await schemaObjects(c, step.schema);
           await c.query(step.sql);
+          await remember(c, createdBetween(before, await schemaObjects(c, step.schema)));
           await record(c);
         }, onRetry);
       } catch (error) {
         // 25001: the SQL cannot run in a transaction block (CREATE INDEX CONCURRENTLY, VACUUM...).
         if (sqlState(error) !== "25001") throw error;
+        const before = await schemaObjects(client, step.schema);
         await withLockRetry(client, lockPolicy, { description: step.description }, (c) => c.query(step.sql), onRetry);
+        await remember(client, createdBetween(before, await schemaObjects(client, step.schema)));
         await record(client);
       }
+      return;
+    }
+    case "undo_sql": {
+      const migrations = qualified(options.stateSchema, "migrations");
+      await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
+        const { rows } = await c.query<{ created: CreatedObject[] }>(
+          `SELECT sql_created AS created FROM ${migrations} WHERE schema = $1 AND name = $2`,
+          [options.schema, options.migration],
+        );
+        for (const statement of dropCreatedStatements(step.schema, rows[0]?.created ?? [])) await c.query(statement);
+        await record(c);
+      }, onRetry);
       return;
     }
     case "concurrent_index": {

@@ -11,6 +11,8 @@ import type { VersionMapping } from "./version-schema.js";
  *   they are idempotent instead (see `ddl-runner.ts`).
  * - `backfill`: rewrites existing rows of a table through the dual-write trigger.
  * - `user_sql`: SQL from the migration file, run in a transaction when it allows one.
+ * - `undo_sql`: drops what `sql` operations without `down` created in the schema (the
+ *   objects each `user_sql` step added are recorded as it runs).
  * - `version_schema`: (re)creates a version schema's views from the mapping and the catalog.
  *
  * `onlyIfStarted` (rollback steps only): the index of the start step that must have
@@ -29,7 +31,8 @@ export type Step =
     }
   | { kind: "drop_index"; description: string; schema: string; index: string; onlyIfStarted?: number }
   | { kind: "backfill"; description: string; schema: string; table: string; onlyIfStarted?: number }
-  | { kind: "user_sql"; description: string; sql: string; onlyIfStarted?: number }
+  | { kind: "user_sql"; description: string; sql: string; schema: string; onlyIfStarted?: number }
+  | { kind: "undo_sql"; description: string; schema: string; onlyIfStarted?: number }
   | {
       kind: "version_schema";
       description: string;

@@ -1,0 +1,276 @@
+import { mkdir, writeFile, access } from "node:fs/promises";
+import { join } from "node:path";
+import { Command, CommanderError } from "commander";
+import { UnderwayError, exitCodeFor, toUnderwayError } from "../errors.js";
+import { parseDurationMs } from "../engine/lock-retry.js";
+import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
+import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
+import { redactUrl } from "../db/connection.js";
+import { ProgressPrinter } from "./output.js";
+import { runDemo } from "../demo/demo.js";
+
+interface GlobalOptions {
+  databaseUrl?: string;
+  schema: string;
+  stateSchema: string;
+  lockTimeout: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+const VERSION = "0.1.0";
+
+/** Adds the options every database command shares. */
+function connectionOptions(command: Command): Command {
+  return command
+    .option("--database-url <url>", "PostgreSQL connection URL (default: $DATABASE_URL)")
+    .option("--schema <name>", "schema the migrations change", "public")
+    .option("--state-schema <name>", "schema where underway keeps its state", "underway")
+    .option("--lock-timeout <duration>", "lock_timeout for each DDL attempt", "500ms")
+    .option("--json", "print the result as JSON")
+    .option("--verbose", "print error details");
+}
+
+function migratorFor(options: GlobalOptions, printer: ProgressPrinter): Migrator {
+  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
+  }
+  return new Migrator({
+    databaseUrl,
+    schema: options.schema,
+    stateSchema: options.stateSchema,
+    lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout) },
+    onEvent: printer.onEvent,
+  });
+}
+
+/** The record as `status --json` shows it. */
+export function recordJson(record: MigrationRecord) {
+  return {
+    name: record.name,
+    schema: record.schema,
+    parent: record.parent,
+    phase: record.phase,
+    running: record.running,
+    versionSchema: record.versionSchema,
+    steps: {
+      start: { done: record.startDone, total: record.plan.start.length },
+      complete: { done: record.completeDone, total: record.plan.complete.length },
+      rollback: { done: record.rollbackDone, total: record.plan.rollback.length },
+    },
+    lastError: record.lastError,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    completedAt: record.completedAt,
+  };
+}
+
+function print(options: { json?: boolean | undefined }, json: unknown, text: string): void {
+  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+}
+
+/** Builds the command tree. Exported for tests of argument handling. */
+export function buildProgram(): Command {
+  const program = new Command("underway")
+    .description("Zero-downtime schema and data migrations for PostgreSQL")
+    .version(VERSION)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+
+  const action =
+    <A extends unknown[]>(fn: (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      const options = args[args.length - 2] as GlobalOptions;
+      const printer = new ProgressPrinter(process.stderr, Boolean(options.json));
+      try {
+        await fn(printer, ...args);
+      } finally {
+        printer.end();
+      }
+    };
+
+  connectionOptions(program.command("init").description("create the state schema (idempotent)")).action(
+    action(async (_p, options: GlobalOptions) => {
+      const migrator = migratorFor(options, _p);
+      await migrator.init();
+      print(options, { stateSchema: options.stateSchema, initialized: true }, `state schema "${options.stateSchema}" is ready`);
+    }),
+  );
+
+  program
+    .command("new")
+    .description("write a new migration file from a template")
+    .argument("<name>", "what the migration does, e.g. add_user_email")
+    .option("--dir <dir>", "directory for migration files", "migrations")
+    .option("--json", "print the result as JSON")
+    .action(async (name: string, options: { dir: string; json?: boolean }) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9_]*$/.test(name)) {
+        throw new UnderwayError("INVALID_ARGUMENT", `invalid migration name "${name}": use letters, digits and underscores`);
+      }
+      const stamp = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
+      const path = join(options.dir, `${stamp}_${name}.yaml`);
+      await mkdir(options.dir, { recursive: true });
+      const exists = await access(path).then(() => true, () => false);
+      if (exists) throw new UnderwayError("INVALID_ARGUMENT", `${path} already exists`);
+      await writeFile(path, migrationTemplate(`${stamp}_${name}`));
+      print(options, { path }, path);
+    });
+
+  connectionOptions(
+    program
+      .command("start")
+      .description("start a migration: expand the schema, install dual writes, backfill, create the version schema")
+      .argument("<file>", "migration file (YAML or JSON)")
+      .option("--complete", "complete right after starting"),
+  ).action(
+    action(async (printer, file: string, options: GlobalOptions & { complete?: boolean }) => {
+      const migration = await loadMigrationFile(file);
+      const migrator = migratorFor(options, printer);
+      const record = await migrator.start(migration, { complete: Boolean(options.complete) });
+      print(
+        options,
+        recordJson(record),
+        record.phase === "completed"
+          ? `migration ${record.name} completed; schema "${record.versionSchema}" is the current version`
+          : `migration ${record.name} started; new version: search_path=${record.versionSchema} (run "underway complete" once every client uses it)`,
+      );
+    }),
+  );
+
+  connectionOptions(program.command("complete").description("complete the active migration (contract)")).action(
+    action(async (printer, options: GlobalOptions) => {
+      const record = await migratorFor(options, printer).complete();
+      print(options, recordJson(record), `migration ${record.name} completed`);
+    }),
+  );
+
+  connectionOptions(program.command("rollback").description("roll back the active migration")).action(
+    action(async (printer, options: GlobalOptions) => {
+      const record = await migratorFor(options, printer).rollback();
+      print(options, recordJson(record), `migration ${record.name} rolled back`);
+    }),
+  );
+
+  connectionOptions(program.command("status").description("show the migration history and the active migration")).action(
+    action(async (printer, options: GlobalOptions) => {
+      const history = await migratorFor(options, printer).history();
+      const active = history.find((m) => m.phase !== "completed" && m.phase !== "rolled_back") ?? null;
+      const latest = [...history].reverse().find((m) => m.phase !== "rolled_back") ?? null;
+      const lines = history.map((m) => `${m.name.padEnd(40)} ${describePhase(m)}`);
+      print(
+        options,
+        {
+          schema: options.schema,
+          active: active ? recordJson(active) : null,
+          latestVersionSchema: latest?.versionSchema ?? null,
+          migrations: history.map(recordJson),
+        },
+        lines.length ? lines.join("\n") : "no migrations yet",
+      );
+    }),
+  );
+
+  connectionOptions(program.command("latest").description("print the newest version schema and how to connect to it")).action(
+    action(async (printer, options: GlobalOptions) => {
+      const migrator = migratorFor(options, printer);
+      const latest = await migrator.latest();
+      if (!latest) throw new UnderwayError("INVALID_STATE", `no migration has been started in schema "${options.schema}"`);
+      const url = new URL(options.databaseUrl ?? process.env.DATABASE_URL!);
+      url.searchParams.set("options", `-c search_path=${latest.versionSchema},${options.schema}`);
+      print(
+        options,
+        { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, url: redactUrl(url.toString()) },
+        `${latest.versionSchema}\n${redactUrl(url.toString())}`,
+      );
+    }),
+  );
+
+  connectionOptions(
+    program
+      .command("migrate")
+      .description("apply every pending migration file of a directory, in order (start then complete each)")
+      .argument("<dir>", "directory of migration files"),
+  ).action(
+    action(async (printer, dir: string, options: GlobalOptions) => {
+      const files = await loadMigrationDir(dir);
+      const migrator = migratorFor(options, printer);
+      const history = await migrator.history().catch((error: unknown) => {
+        if (error instanceof UnderwayError && error.code === "INVALID_STATE") return [] as MigrationRecord[];
+        throw error;
+      });
+      const known = new Map(history.map((m) => [m.name, m]));
+      const applied: string[] = [];
+      for (const file of files) {
+        const record = known.get(file.name);
+        if (record?.phase === "completed") {
+          if (record.checksum !== file.checksum) {
+            throw new UnderwayError("CHECKSUM_MISMATCH", `${file.path} changed after migration "${file.name}" was completed`);
+          }
+          continue;
+        }
+        printer.line(`migrating ${file.name}`);
+        await migrator.start(file, { complete: true });
+        applied.push(file.name);
+      }
+      print(options, { applied }, applied.length ? `applied ${applied.length}: ${applied.join(", ")}` : "nothing to apply");
+    }),
+  );
+
+  connectionOptions(
+    program.command("plan").description("show the steps each phase of a migration would run").argument("<file>", "migration file"),
+  ).action(
+    action(async (printer, file: string, options: GlobalOptions) => {
+      const migration = await loadMigrationFile(file);
+      const plan = await migratorFor(options, printer).plan(migration);
+      const text = (["start", "complete", "rollback"] as const)
+        .map((phase) => [`${phase}:`, ...plan[phase].map((s, i) => `  ${i + 1}. ${s.description}`)].join("\n"))
+        .join("\n");
+      print(options, plan, text);
+    }),
+  );
+
+  program
+    .command("demo")
+    .description("run a live breaking change (rename + type change) under load on an embedded PostgreSQL")
+    .option("--database-url <url>", "use this database instead of an embedded one (it must be empty)")
+    .option("--rows <n>", "rows in the demo table", "1000000")
+    .option("--clients <n>", "concurrent clients per version", "4")
+    .option("--json", "print the summary as JSON")
+    .option("--verbose", "print error details")
+    .action(async (options: { databaseUrl?: string; rows: string; clients: string; json?: boolean }) => {
+      const rows = Number(options.rows.replaceAll("_", ""));
+      const clients = Number(options.clients);
+      if (!Number.isInteger(rows) || rows < 1000) throw new UnderwayError("INVALID_ARGUMENT", `--rows must be a whole number >= 1000, got "${options.rows}"`);
+      if (!Number.isInteger(clients) || clients < 1 || clients > 64) throw new UnderwayError("INVALID_ARGUMENT", `--clients must be 1-64, got "${options.clients}"`);
+      const summary = await runDemo({ databaseUrl: options.databaseUrl, rows, clients, log: (line) => process.stderr.write(`${line}\n`) });
+      print(options, summary, summary.text);
+      if (summary.failedQueries > 0 || summary.lostWrites > 0) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const verbose = argv.includes("--verbose");
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with exit code 0.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    const failure = toUnderwayError(error);
+    process.stderr.write(`underway: ${failure.message}\n`);
+    if (verbose) {
+      if (failure.detail) process.stderr.write(`${failure.detail}\n`);
+      if (failure.cause instanceof Error && failure.cause.stack) process.stderr.write(`${failure.cause.stack}\n`);
+    }
+    return exitCodeFor(failure);
+  }
+}
+
+
