@@ -48,6 +48,7 @@ export function stateSchemaDdl(stateSchema: string): string[] {
     // Application roles fire the dual-write triggers, whose functions live here.
     `GRANT USAGE ON SCHEMA ${s} TO PUBLIC`,
     clientVersionFunction(stateSchema),
+    knownVersionFunction(stateSchema),
     isNewVersionFunction(stateSchema),
   ];
 }
@@ -82,12 +83,14 @@ $fn$`;
  * uses the new version of an active migration. The session setting `underway.version`
  * wins (it survives poolers when set with SET LOCAL); an unknown value raises rather
  * than guessing, because a wrong guess silently overwrites the client's writes.
+ *
+ * It runs as the caller, so it sees the caller's search_path; only the lookup of known
+ * versions (`known_version`) runs as the state schema's owner, because application
+ * roles cannot read the migrations table.
  */
 function isNewVersionFunction(stateSchema: string): string {
-  const migrations = qualified(stateSchema, "migrations");
   return `CREATE OR REPLACE FUNCTION ${qualified(stateSchema, "is_new_version")}(p_schema text, p_version_schema text, p_migration text)
-  RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
-  SET search_path = pg_catalog AS $fn$
+  RETURNS boolean LANGUAGE plpgsql STABLE AS $fn$
 DECLARE
   v text := current_setting('underway.version', true);
 BEGIN
@@ -95,9 +98,7 @@ BEGIN
     IF v = p_version_schema OR v = p_migration THEN
       RETURN true;
     END IF;
-    IF v = p_schema OR EXISTS (
-      SELECT 1 FROM ${migrations} m WHERE m.schema = p_schema AND (m.name = v OR m.version_schema = v)
-    ) THEN
+    IF v = p_schema OR ${qualified(stateSchema, "known_version")}(p_schema, v) THEN
       RETURN false;
     END IF;
     RAISE EXCEPTION 'underway: unknown version "%" in underway.version (schema %)', v, p_schema
@@ -105,6 +106,14 @@ BEGIN
   END IF;
   RETURN ${qualified(stateSchema, "client_schema")}() = p_version_schema;
 END
+$fn$`;
+}
+
+function knownVersionFunction(stateSchema: string): string {
+  return `CREATE OR REPLACE FUNCTION ${qualified(stateSchema, "known_version")}(p_schema text, p_version text)
+  RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+    SELECT EXISTS (SELECT 1 FROM ${qualified(stateSchema, "migrations")} m
+                    WHERE m.schema = p_schema AND (m.name = p_version OR m.version_schema = p_version))
 $fn$`;
 }
 

@@ -21,8 +21,9 @@ import { commentStatement } from "./column-definition.js";
  * - default and comment changes are made in the new version's view and applied
  *   to the table at complete (pgroll copies the column for a default or a comment);
  * - dropping NOT NULL without a `down` is a metadata change made in place;
- * - a type change, SET NOT NULL, UNIQUE, CHECK, FOREIGN KEY, or dropping NOT NULL with
- *   a `down`, goes through `duplicateColumns`.
+ * - a type change, SET NOT NULL, UNIQUE, CHECK, FOREIGN KEY, dropping NOT NULL with
+ *   a `down`, or an `up`/`down` that is more than the column itself, goes through
+ *   `duplicateColumns`.
  */
 export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation): Promise<void> {
   const table = requireTable(ctx, op.table);
@@ -36,7 +37,10 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
   const typeChanges = op.type !== undefined && normalizeType(op.type) !== normalizeType(column.type);
   const setsNotNull = op.nullable === false && column.nullable;
   const dropsNotNull = op.nullable === true && !column.nullable;
+  // An up/down that is more than the column itself rewrites data, which needs the copy.
+  const rewrites = !isIdentity(op.up, column.name) || !isIdentity(op.down, column.name);
   const needsCopy =
+    rewrites ||
     typeChanges ||
     setsNotNull ||
     op.unique !== undefined ||
@@ -178,4 +182,11 @@ function normalizeType(type: string): string {
   };
   const base = t.replace(/^varchar\(/, "character varying(").replace(/^decimal\(/, "numeric(");
   return aliases[base] ?? base;
+}
+
+/** Whether an up/down expression is absent or just the column, which changes no value. */
+function isIdentity(expression: string | undefined, column: string): boolean {
+  if (expression === undefined) return true;
+  const text = expression.trim().replace(/^select\s+/i, "").trim();
+  return text === column || text === `"${column.replaceAll('"', '""')}"` || (text.toLowerCase() === column && /^[a-z_][a-z0-9_$]*$/.test(column));
 }
