@@ -149,7 +149,7 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
     mapping,
   };
 
-  const start: Step[] = [...stages.expand, ...triggerSteps, ...backfillSteps, ...stages.afterBackfill, versionStep];
+  const start: Step[] = [...stages.expand, ...triggerSteps, ...stages.constrain, ...backfillSteps, ...stages.afterBackfill, versionStep];
 
   // Complete: validate, retire the old version, then swap columns table by table.
   const complete: Step[] = [...stages.validate];

@@ -11,7 +11,7 @@ import { attach, objectName, tableRef, type PlanContext } from "./plan-context.j
 export function notNullViaCheck(ctx: PlanContext, table: TableModel, physicalColumn: string): void {
   const ref = tableRef(ctx, table);
   const check = objectName(table.physical, physicalColumn, "not_null");
-  ctx.stages.expand.push({
+  ctx.stages.constrain.push({
     kind: "ddl",
     description: `add NOT NULL check on ${table.name}.${physicalColumn} (NOT VALID)`,
     statements: [`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(physicalColumn)} IS NOT NULL) NOT VALID`],
@@ -77,7 +77,7 @@ export function uniqueViaConcurrentIndex(
 /** A CHECK or FOREIGN KEY added NOT VALID at start and validated at complete. */
 export function constraintNotValid(ctx: PlanContext, table: TableModel, name: string, definition: string): void {
   const ref = tableRef(ctx, table);
-  ctx.stages.expand.push({
+  ctx.stages.constrain.push({
     kind: "ddl",
     description: `add constraint ${name} on ${table.name} (NOT VALID)`,
     statements: [`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(name)} ${definition} NOT VALID`],

@@ -10,7 +10,9 @@ import { renameIdentifiers as renameIdentifiersImpl } from "../engine/sql-expres
  * What operations write into while a migration is planned. Steps go into stages; the
  * planner assembles the stages into the start, complete and rollback phases:
  *
- * start    = expand, dual-write triggers, backfills, afterBackfill, the version schema
+ * start    = expand, dual-write triggers, constrain, backfills, afterBackfill, the
+ *            version schema (constraints on new columns wait for the trigger, or a
+ *            write in between would leave the new column NULL and fail them)
  * complete = validate, drop the old version schema, one transaction per table that
  *            drops its trigger, drops the columns the new version no longer maps,
  *            renames the rest to their logical names and runs `attach`; finalize
@@ -52,6 +54,8 @@ export interface Probe {
 
 export interface Stages {
   expand: Step[];
+  /** NOT VALID constraints on new columns; after the dual-write triggers exist. */
+  constrain: Step[];
   afterBackfill: Step[];
   validate: Step[];
   /** Statements per physical table, run at complete after its columns have their final names. */
@@ -64,7 +68,7 @@ export interface Stages {
 }
 
 export function newStages(): Stages {
-  return { expand: [], afterBackfill: [], validate: [], attach: new Map(), finalize: [], rollback: [], gates: new Map() };
+  return { expand: [], constrain: [], afterBackfill: [], validate: [], attach: new Map(), finalize: [], rollback: [], gates: new Map() };
 }
 
 /** A semantic error in the migration: exit 2, naming the file and the field. */
