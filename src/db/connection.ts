@@ -32,6 +32,10 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     const reason = error instanceof Error ? error.message : String(error);
     throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
   }
+  // If this process dies (kill -9, lost host), the server would otherwise keep running its
+  // statement, holding locks and the migration guard, until it next tries to talk to us.
+  // PG 14+ can notice a vanished client during a statement (Linux).
+  await client.query("SET client_connection_check_interval = 1000").catch(() => undefined);
   return client;
 }
 

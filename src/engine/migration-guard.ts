@@ -19,21 +19,31 @@ const LOCK_CLASS = 0x756e6477; // "undw"
 export class AdvisoryLockGuard implements MigrationGuard {
   private held = false;
 
+  /**
+   * @param graceMs how long to keep trying before refusing: the session of a process that
+   *   was just killed holds the lock until the server notices it is gone.
+   */
   constructor(
     private readonly client: Client,
     private readonly stateSchema: string,
     private readonly schema: string,
+    private readonly graceMs = 5000,
   ) {}
 
   async acquire(): Promise<void> {
     const key = `${this.stateSchema}.${this.schema}`;
-    const { rows } = await this.client.query<{ ok: boolean }>(
-      "SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS ok",
-      [LOCK_CLASS | 0, key],
-    );
-    if (rows[0]!.ok) {
-      this.held = true;
-      return;
+    const deadline = Date.now() + this.graceMs;
+    for (;;) {
+      const { rows } = await this.client.query<{ ok: boolean }>(
+        "SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS ok",
+        [LOCK_CLASS | 0, key],
+      );
+      if (rows[0]!.ok) {
+        this.held = true;
+        return;
+      }
+      if (Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const { rows: holders } = await this.client.query<{ pid: number; app: string; since: string }>(
       `SELECT l.pid, a.application_name AS app, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') AS since

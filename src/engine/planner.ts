@@ -209,29 +209,32 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
   }
   complete.push(...renamedTables, ...stages.finalize);
 
-  // Rollback: the new version goes first, then what expand added, newest first.
+  // Rollback: the new version goes first; then, per table and in one transaction, the
+  // trigger and the columns it writes (apart, writes in between would either hit a
+  // trigger naming a missing column or leave a NULL that a NOT NULL check rejects);
+  // then the operations' own undo, newest first.
   const rollback: Step[] = [
     {
       kind: "ddl",
       description: `drop version schema ${ctx.versionSchema}`,
       statements: [`DROP SCHEMA IF EXISTS ${ident(ctx.versionSchema)} CASCADE`],
     },
-    ...dropTriggerSteps.values(),
   ];
-  for (const after of ctx.after.tables.values()) {
-    const before = beforeByPhysical.get(after.physical);
-    if (!before) continue;
+  for (const before of ctx.before.tables.values()) {
+    const after = afterByPhysical.get(before.physical);
     const existing = new Set(before.columns.map((c) => c.physical));
-    const added = after.columns.filter((c) => !existing.has(c.physical));
-    const ref = qualified(ctx.schema, after.physical);
-    if (added.length > 0) {
-      rollback.push({
-        kind: "ddl",
-        description: `drop columns added to ${after.physical}`,
-        statements: added.map((c) => `ALTER TABLE IF EXISTS ${ref} DROP COLUMN IF EXISTS ${ident(c.physical)}`),
-        table: ref,
-      });
-    }
+    const added = (after?.columns ?? []).filter((c) => !existing.has(c.physical));
+    const statements = [
+      ...(dropTriggerSteps.has(before.physical) ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, before.physical) : []),
+      ...added.map((c) => `ALTER TABLE ${qualified(ctx.schema, before.physical)} DROP COLUMN IF EXISTS ${ident(c.physical)}`),
+    ];
+    if (statements.length === 0) continue;
+    rollback.push({
+      kind: "ddl",
+      description: `remove dual write and new columns from ${before.physical}`,
+      statements,
+      table: qualified(ctx.schema, before.physical),
+    });
   }
   rollback.push(...[...stages.rollback].reverse());
 
