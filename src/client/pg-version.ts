@@ -1,0 +1,54 @@
+import type pg from "pg";
+import { ident } from "../db/ident.js";
+
+/** Which version a transaction uses. */
+export interface VersionTarget {
+  /** The version schema, e.g. `public_02_rename_widen` (see `underway latest`). */
+  versionSchema: string;
+  /** The base schema, searched after the version schema (for functions, types). Default `public`. */
+  schema?: string;
+}
+
+/**
+ * The statement that pins the current transaction to a version: `search_path` for name
+ * resolution and `underway.version` for the dual-write triggers, both `SET LOCAL`
+ * (`set_config(..., true)`), so they end with the transaction. That is what keeps it
+ * correct behind PgBouncer in transaction mode, which hands the next transaction on the
+ * same server connection to another client and would carry session settings over.
+ */
+export function pinVersionSql(target: VersionTarget): { text: string; values: string[] } {
+  const path = `${ident(target.versionSchema)}, ${ident(target.schema ?? "public")}`;
+  return {
+    text: "SELECT set_config('search_path', $1, true), set_config('underway.version', $2, true)",
+    values: [path, target.versionSchema],
+  };
+}
+
+/**
+ * Runs `fn` in a transaction on a node-postgres pool, pinned to one version.
+ *
+ * @example
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * await withVersion(pool, { versionSchema: "public_02_rename_widen" }, (client) =>
+ *   client.query("UPDATE accounts SET holder = $1 WHERE id = $2", ["Ada", 1]),
+ * );
+ */
+export async function withVersion<T>(
+  pool: pg.Pool,
+  target: VersionTarget,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query(pinVersionSql(target));
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * underway's public API. Nothing else is public.
+ *
+ * @example
+ * import { Migrator, loadMigrationFile } from "underway";
+ * const migrator = new Migrator({ databaseUrl: process.env.DATABASE_URL! });
+ * await migrator.start(await loadMigrationFile("migrations/02_rename.yaml"));
+ */
+export { Migrator, describePhase } from "./engine/migrator.js";
+export type { MigrationRecord, MigratorOptions, Phase, StartOptions } from "./engine/migrator.js";
+export type { MigrationEvent } from "./engine/step-runner.js";
+export type { MigrationPlan, Step, Action } from "./engine/step.js";
+export type { LockPolicy } from "./engine/lock-retry.js";
+export { loadMigrationFile, loadMigrationDir, migrationTemplate } from "./migration/load.js";
+export type { MigrationFile } from "./migration/load.js";
+export { parseMigration } from "./migration/schema.js";
+export type { Migration, Operation, OperationKind } from "./migration/schema.js";
+export type { Backfill, BackfillProgress, BackfillResult, BackfillTarget } from "./backfill/backfill.js";
+export { KeysetBackfill } from "./backfill/keyset-backfill.js";
+export { withVersion, pinVersionSql } from "./client/pg-version.js";
+export type { VersionTarget } from "./client/pg-version.js";
+export { withKyselyVersion } from "./client/kysely-version.js";
+export { UnderwayError, exitCodeFor } from "./errors.js";
+export type { UnderwayErrorCode } from "./errors.js";
