@@ -7,6 +7,22 @@ import type { ColumnModel, ConstraintModel, IndexModel, SchemaModel, TableModel 
  * temporary column to its real name, so names map one to one.
  */
 export async function introspectSchema(client: Client, schema: string): Promise<SchemaModel> {
+  // With only pg_catalog on the search path, format_type, pg_get_expr and friends print
+  // every user type and relation schema-qualified, so the DDL built from them does not
+  // depend on the search path of whoever runs it later.
+  await client.query("BEGIN");
+  try {
+    await client.query("SET LOCAL search_path = pg_catalog");
+    const model = await readSchema(client, schema);
+    await client.query("COMMIT");
+    return model;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+async function readSchema(client: Client, schema: string): Promise<SchemaModel> {
   const tables = new Map<string, TableModel>();
   const { rows: tableRows } = await client.query<{ oid: number; name: string; comment: string | null; identity: string }>(
     `SELECT c.oid::int AS oid, c.relname::text AS name, obj_description(c.oid, 'pg_class') AS comment,

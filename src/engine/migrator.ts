@@ -1,6 +1,6 @@
 import type { Client } from "../db/connection.js";
 import { connect, serverMajorVersion } from "../db/connection.js";
-import { qualified } from "../db/ident.js";
+import { ident, qualified } from "../db/ident.js";
 import { UnderwayError, toUnderwayError } from "../errors.js";
 import type { MigrationFile } from "../migration/load.js";
 import type { Migration } from "../migration/schema.js";
@@ -330,6 +330,8 @@ export class Migrator {
       } else {
         await initStateSchema(client, this.stateSchema);
       }
+      // Type names and expressions in a migration file mean what they mean in its schema, as in pgroll.
+      await client.query(`SET search_path TO ${ident(this.schema)}`);
       if (guarded) {
         guard = new AdvisoryLockGuard(client, this.stateSchema, this.schema);
         await guard.acquire();

@@ -163,7 +163,8 @@ async function runStep(
         options.onEvent?.({ type: "backfill", progress }),
       );
       // The backfill set session state for its trigger; put the session back for the DDL that follows.
-      await client.query("RESET ALL");
+      await client.query("RESET underway.version");
+      await client.query("RESET lock_timeout");
       await record(client);
       return;
     }
