@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { Migrator } from "../../src/engine/migrator.js";
+import { freshDatabase, type FreshDatabase } from "../support/database.js";
+import { migrationFile } from "../support/migrations.js";
+
+async function client(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  c.on("error", () => {});
+  await c.connect();
+  return c;
+}
+
+/**
+ * The backfill pages by primary key (composite too), by a unique NOT NULL index when
+ * there is no primary key, and by ctid block ranges when there is neither; each way every
+ * row that existed gets its new value, and a stream of inserts cannot keep it running.
+ */
+describe("backfill paging", () => {
+  let db: FreshDatabase;
+  let sql: pg.Client;
+  beforeAll(async () => {
+    db = await freshDatabase("paging");
+    sql = await client(db.url);
+    await sql.query(`CREATE SCHEMA shop`);
+    await sql.query(`CREATE TYPE shop.size AS ENUM ('s', 'm', 'l')`);
+    await sql.query(`CREATE TABLE shop.composite (a int, b int, size shop.size NOT NULL DEFAULT 's', qty int NOT NULL, PRIMARY KEY (a, b))`);
+    await sql.query(`INSERT INTO shop.composite (a, b, qty) SELECT g / 100, g % 100, g FROM generate_series(1, 6000) g`);
+    await sql.query(`CREATE TABLE shop.unique_key (code text NOT NULL UNIQUE, qty int NOT NULL)`);
+    await sql.query(`INSERT INTO shop.unique_key SELECT 'c' || g, g FROM generate_series(1, 6000) g`);
+    await sql.query(`CREATE TABLE shop.heap (label text, qty int NOT NULL)`);
+    await sql.query(`INSERT INTO shop.heap SELECT 'h' || g, g FROM generate_series(1, 6000) g`);
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+
+  it("fills every existing row by primary key, unique index or ctid, in a schema other than public", async () => {
+    const migrator = new Migrator({ databaseUrl: db.url, schema: "shop" });
+    const widen = (table: string) => ({
+      alter_column: { table, column: "qty", type: "bigint", up: "qty::bigint * 2", down: "(qty / 2)::integer" },
+    });
+    await migrator.start(
+      await migrationFile("01_widen_qty", [
+        widen("composite"),
+        widen("unique_key"),
+        widen("heap"),
+        { add_column: { table: "composite", column: { name: "big", type: "size", default: "'l'" } } },
+      ]),
+    );
+    for (const table of ["composite", "unique_key", "heap"]) {
+      const { rows } = await sql.query(`SELECT count(*)::int AS wrong FROM shop.${table} WHERE "_uw_new_qty" IS DISTINCT FROM qty::bigint * 2`);
+      expect(rows[0].wrong, table).toBe(0);
+    }
+    await migrator.complete();
+    for (const table of ["composite", "unique_key", "heap"]) {
+      const { rows } = await sql.query(`SELECT count(*)::int AS n, sum(qty)::bigint::text AS s FROM shop.${table}`);
+      expect(rows[0], table).toEqual({ n: 6000, s: String(6000 * 6001) });
+    }
+    const { rows } = await sql.query(`SELECT count(*)::int AS n FROM shop.composite WHERE big = 'l'`);
+    expect(rows[0].n).toBe(6000);
+  });
+
+  it("terminates while rows are inserted as fast as one client can, and misses none", async () => {
+    await sql.query(`CREATE TABLE public.events (id bigserial PRIMARY KEY, payload int NOT NULL)`);
+    await sql.query(`INSERT INTO public.events (payload) SELECT g FROM generate_series(1, 60000) g`);
+    const inserter = await client(db.url);
+    let inserting = true;
+    let inserted = 0;
+    const loop = (async () => {
+      while (inserting) {
+        await inserter.query(`INSERT INTO public.events (payload) SELECT g FROM generate_series(1, 50) g`);
+        inserted += 50;
+      }
+    })();
+    const migrator = new Migrator({ databaseUrl: db.url });
+    await migrator.start(
+      await migrationFile("01_events_bigint", [
+        { alter_column: { table: "events", column: "payload", type: "bigint", up: "payload + 1", down: "(payload - 1)::integer" } },
+      ]),
+    );
+    inserting = false;
+    await loop;
+    await inserter.end();
+    expect(inserted).toBeGreaterThan(0);
+    const { rows } = await sql.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_payload" IS DISTINCT FROM payload + 1)::int AS wrong FROM public.events`);
+    expect(rows[0]).toEqual({ n: 60000 + inserted, wrong: 0 });
+    await migrator.rollback();
+  });
+});
