@@ -6,6 +6,7 @@ import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
 import { redactUrl } from "../db/connection.js";
+import { ident } from "../db/ident.js";
 import { ProgressPrinter } from "./output.js";
 import { runDemo } from "../demo/demo.js";
 
@@ -177,7 +178,10 @@ export function buildProgram(): Command {
       const latest = await migrator.latest();
       if (!latest) throw new UnderwayError("INVALID_STATE", `no migration has been started in schema "${options.schema}"`);
       const url = new URL(options.databaseUrl ?? process.env.DATABASE_URL!);
-      url.searchParams.set("options", `-c search_path=${latest.versionSchema},${options.schema}`);
+      url.searchParams.delete("options");
+      // libpq percent-decodes URI parameters but does not read "+" as a space, so encode by hand.
+      const pin = encodeURIComponent(`-c search_path=${ident(latest.versionSchema)},${ident(options.schema)}`);
+      url.search = url.search ? `${url.search}&options=${pin}` : `?options=${pin}`;
       print(
         options,
         { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, url: redactUrl(url.toString()) },

@@ -82,7 +82,7 @@ export class Migrator {
   async init(): Promise<void> {
     await this.withClient(async (client) => {
       await initStateSchema(client, this.stateSchema);
-    }, false);
+    }, { guarded: false });
   }
 
   /**
@@ -166,9 +166,10 @@ export class Migrator {
   /** Every migration of the schema, oldest first. */
   async history(): Promise<MigrationRecord[]> {
     return this.withClient(async (client) => {
+      if (!(await stateSchemaExists(client, this.stateSchema))) return [];
       const { rows } = await client.query(`SELECT * FROM ${this.table()} WHERE schema = $1 ORDER BY id`, [this.schema]);
       return rows.map(toRecord);
-    }, false, true);
+    }, { guarded: false });
   }
 
   /** The newest version: the active migration's, else the last completed one's. */
@@ -193,7 +194,7 @@ export class Migrator {
         before,
         probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
       });
-    }, false, true);
+    }, { guarded: false });
   }
 
   versionSchemaName(file: MigrationFile): string {
@@ -225,6 +226,8 @@ export class Migrator {
       before,
       probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
     });
+    // Only a valid plan changes the database, starting with the state schema itself.
+    await initStateSchema(client, this.stateSchema);
     const { rows } = await client.query(
       `INSERT INTO ${this.table()} (schema, name, parent, checksum, phase, running, version_schema, previous_version_schema, migration, raw, plan)
        VALUES ($1, $2, $3, $4, 'started', 'start', $5, $6, $7, $8, $9) RETURNING *`,
@@ -281,6 +284,7 @@ export class Migrator {
   }
 
   private async activeRecord(client: Client): Promise<MigrationRecord | null> {
+    if (!(await stateSchemaExists(client, this.stateSchema))) return null;
     const { rows } = await client.query(
       `SELECT * FROM ${this.table()} WHERE schema = $1 AND phase NOT IN ('completed', 'rolled_back')`,
       [this.schema],
@@ -295,11 +299,13 @@ export class Migrator {
   }
 
   private async findRecord(client: Client, name: string): Promise<MigrationRecord | null> {
+    if (!(await stateSchemaExists(client, this.stateSchema))) return null;
     const { rows } = await client.query(`SELECT * FROM ${this.table()} WHERE schema = $1 AND name = $2`, [this.schema, name]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   private async lastCompleted(client: Client): Promise<MigrationRecord | null> {
+    if (!(await stateSchemaExists(client, this.stateSchema))) return null;
     const { rows } = await client.query(
       `SELECT * FROM ${this.table()} WHERE schema = $1 AND phase = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1`,
       [this.schema],
@@ -312,10 +318,10 @@ export class Migrator {
   }
 
   /**
-   * Opens the dedicated connection; `guarded` takes the migration guard; `readOnly`
-   * needs an existing state schema instead of creating one.
+   * Opens the dedicated connection and, when `guarded`, takes the migration guard. It
+   * creates nothing: `init` and a successfully planned `start` create the state schema.
    */
-  private async withClient<T>(fn: (client: Client) => Promise<T>, guarded = true, readOnly = false): Promise<T> {
+  private async withClient<T>(fn: (client: Client) => Promise<T>, options: { guarded: boolean } = { guarded: true }): Promise<T> {
     const client = await connect(this.options.databaseUrl, { applicationName: "underway" });
     let guard: MigrationGuard | undefined;
     try {
@@ -323,16 +329,9 @@ export class Migrator {
       if (major < 14) {
         throw new UnderwayError("INVALID_STATE", `PostgreSQL ${major} is not supported; underway needs PostgreSQL 14 or newer`);
       }
-      if (readOnly) {
-        if (!(await stateSchemaExists(client, this.stateSchema))) {
-          throw new UnderwayError("INVALID_STATE", `state schema "${this.stateSchema}" does not exist; run "underway init" first`);
-        }
-      } else {
-        await initStateSchema(client, this.stateSchema);
-      }
       // Type names and expressions in a migration file mean what they mean in its schema, as in pgroll.
       await client.query(`SET search_path TO ${ident(this.schema)}`);
-      if (guarded) {
+      if (options.guarded) {
         guard = new AdvisoryLockGuard(client, this.stateSchema, this.schema);
         await guard.acquire();
       }
