@@ -15,8 +15,12 @@ export { loadMigrationFile, loadMigrationDir, migrationTemplate } from "./migrat
 export type { MigrationFile } from "./migration/load.js";
 export { parseMigration } from "./migration/schema.js";
 export type { Migration, Operation, OperationKind } from "./migration/schema.js";
-export type { Backfill, BackfillProgress, BackfillResult, BackfillTarget } from "./backfill/backfill.js";
-export { KeysetBackfill } from "./backfill/keyset-backfill.js";
+export type { Backfill, BackfillContext, BackfillProgress, BackfillResult } from "./backfill/backfill.js";
+export { BackfillJob } from "./backfill/backfill-job.js";
+export type { BackfillJobOptions } from "./backfill/backfill-job.js";
+export type { BackfillSettings } from "./backfill/settings.js";
+export type { JobSummary, JobState } from "./backfill/job-store.js";
+export type { ThrottleReason } from "./backfill/throttle-monitor.js";
 export { withVersion, pinVersionSql } from "./client/pg-version.js";
 export type { VersionTarget } from "./client/pg-version.js";
 export { withKyselyVersion } from "./client/kysely-version.js";

@@ -1,4 +1,4 @@
-import type { Client } from "../db/connection.js";
+import type { ThrottleReason } from "./throttle-monitor.js";
 
 /** What a backfill reports while it runs. */
 export interface BackfillProgress {
@@ -6,14 +6,24 @@ export interface BackfillProgress {
   rowsDone: number;
   /** An estimate from the planner's statistics, for the ETA. */
   rowsTotal: number;
-  batchSize: number;
   rowsPerSecond: number;
+  /** The signal holding the job back, if any. */
+  throttledBy: ThrottleReason | null;
+  /** The largest replica replay lag seen, when there are replicas and it is visible. */
+  lagBytes: number | null;
+  /** A limit that cannot be enforced, and why. */
+  warning: string | null;
 }
 
-export interface BackfillTarget {
+/** Where a backfill runs. */
+export interface BackfillContext {
+  databaseUrl: string;
+  stateSchema: string;
   schema: string;
+  migration: string;
   /** Physical table name. */
   table: string;
+  onProgress?: ((progress: BackfillProgress) => void) | undefined;
 }
 
 export interface BackfillResult {
@@ -29,5 +39,5 @@ export interface BackfillResult {
  * transactions short.
  */
 export interface Backfill {
-  run(client: Client, target: BackfillTarget, onProgress?: (progress: BackfillProgress) => void): Promise<BackfillResult>;
+  run(ctx: BackfillContext): Promise<BackfillResult>;
 }

@@ -7,7 +7,9 @@ import { Migrator, describePhase, type MigrationRecord } from "../engine/migrato
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
 import { redactUrl } from "../db/connection.js";
 import { ident } from "../db/ident.js";
-import { ProgressPrinter } from "./output.js";
+import { ProgressPrinter, formatSeconds } from "./output.js";
+import type { JobSummary } from "../backfill/job-store.js";
+import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
 import { runDemo } from "../demo/demo.js";
 
 interface GlobalOptions {
@@ -30,6 +32,74 @@ function connectionOptions(command: Command): Command {
     .option("--lock-timeout <duration>", "lock_timeout for each DDL attempt", "500ms")
     .option("--json", "print the result as JSON")
     .option("--verbose", "print error details");
+}
+
+interface BackfillFlags {
+  workers?: string;
+  maxLag?: string;
+  maxRate?: string;
+  throttleQuery?: string;
+  batchTime?: string;
+}
+
+/** Adds the flags that set a backfill job's limits. */
+function backfillFlags(command: Command, withWorkers = true): Command {
+  if (withWorkers) command.option("--workers <n>", "backfill workers in this process", "1");
+  return command
+    .option("--max-lag <limit>", "hold while replica lag is above a size (64MB) or a duration (5s); none to clear")
+    .option("--max-rate <rows>", "at most this many rows per second for the whole job; none to clear")
+    .option("--throttle-query <sql>", "hold while this query returns true; none to clear")
+    .option("--batch-time <duration>", "target duration of one batch", undefined);
+}
+
+/** The settings the flags ask for (only those given). */
+function settingsFrom(flags: BackfillFlags): Partial<BackfillSettings> {
+  const settings: Partial<BackfillSettings> = {};
+  if (flags.maxLag !== undefined) Object.assign(settings, parseMaxLag(flags.maxLag));
+  if (flags.maxRate !== undefined) settings.maxRate = parseMaxRate(flags.maxRate);
+  if (flags.throttleQuery !== undefined) settings.throttleQuery = /^\s*(none|off)\s*$/i.test(flags.throttleQuery) ? null : flags.throttleQuery;
+  if (flags.batchTime !== undefined) settings.batchTargetMs = parseDurationMs(flags.batchTime);
+  return settings;
+}
+
+function workersFrom(flags: BackfillFlags): number {
+  const workers = Number(flags.workers ?? "1");
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new UnderwayError("INVALID_ARGUMENT", `--workers must be a whole number from 1 to 64, got "${flags.workers}"`);
+  }
+  return workers;
+}
+
+function jobsText(jobs: JobSummary[]): string {
+  if (jobs.length === 0) return "no backfill jobs";
+  return jobs
+    .map((j) => {
+      const pct = j.rowsTotal > 0 ? ((100 * j.rowsDone) / j.rowsTotal).toFixed(1) : "100.0";
+      const eta = j.etaSeconds === null ? "" : `, ETA ${formatSeconds(j.etaSeconds)}`;
+      const rate = j.rowsPerSecond > 0 ? `, ${Math.round(j.rowsPerSecond).toLocaleString("en-US")} rows/s` : "";
+      const why = j.throttledBy ? ` (${j.throttledBy})` : "";
+      const error = j.lastError ? `: ${j.lastError}` : "";
+      return `${j.table.padEnd(30)} ${j.state}${why} ${j.rowsDone.toLocaleString("en-US")}/${j.rowsTotal.toLocaleString("en-US")} (${pct}%)${rate}${eta}${error}`;
+    })
+    .join("\n");
+}
+
+/** A job as `status --json` and `jobs --json` show it. */
+function jobJson(j: JobSummary) {
+  return {
+    table: j.table,
+    state: j.state,
+    rowsDone: j.rowsDone,
+    rowsTotal: j.rowsTotal,
+    rowsPerSecond: Math.round(j.rowsPerSecond),
+    etaSeconds: j.etaSeconds,
+    throttledBy: j.throttledBy,
+    ranges: j.ranges,
+    rangesDone: j.rangesDone,
+    owners: j.owners,
+    settings: j.settings,
+    lastError: j.lastError,
+  };
 }
 
 function migratorFor(options: GlobalOptions, printer: ProgressPrinter): Migrator {
@@ -123,19 +193,88 @@ export function buildProgram(): Command {
       .command("start")
       .description("start a migration: expand the schema, install dual writes, backfill, create the version schema")
       .argument("<file>", "migration file (YAML or JSON)")
-      .option("--complete", "complete right after starting"),
+      .option("--complete", "complete right after starting")
+      .option("--no-backfill", "stop before the backfill; run it later with resume"),
   ).action(
-    action(async (printer, file: string, options: GlobalOptions & { complete?: boolean }) => {
+    action(async (printer, file: string, options: GlobalOptions & BackfillFlags & { complete?: boolean; backfill: boolean }) => {
       const migration = await loadMigrationFile(file);
       const migrator = migratorFor(options, printer);
-      const record = await migrator.start(migration, { complete: Boolean(options.complete) });
+      const record = await migrator.start(migration, {
+        complete: Boolean(options.complete),
+        backfill: options.backfill,
+        workers: workersFrom(options),
+        settings: settingsFrom(options),
+      });
       print(
         options,
         recordJson(record),
         record.phase === "completed"
           ? `migration ${record.name} completed; schema "${record.versionSchema}" is the current version`
-          : `migration ${record.name} started; new version: search_path=${record.versionSchema} (run "underway complete" once every client uses it)`,
+          : record.phase === "ready"
+            ? `migration ${record.name} started; new version: search_path=${record.versionSchema} (run "underway complete" once every client uses it)`
+            : `migration ${record.name} expanded; backfill not run yet: run "underway resume" to backfill and finish the start`,
       );
+    }),
+  );
+  backfillFlags(program.commands.find((c) => c.name() === "start")!);
+
+  connectionOptions(
+    backfillFlags(
+      program
+        .command("resume")
+        .description("carry on with the active migration's start: resume its backfill from the saved cursors")
+        .option("--join", "if another process runs it, add this process's workers to it"),
+    ),
+  ).action(
+    action(async (printer, options: GlobalOptions & BackfillFlags & { join?: boolean }) => {
+      const outcome = await migratorFor(options, printer).resume({
+        workers: workersFrom(options),
+        settings: settingsFrom(options),
+        join: Boolean(options.join),
+      });
+      if (outcome.kind === "finished") {
+        print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${outcome.record.versionSchema}`);
+      } else if (outcome.kind === "joined") {
+        print(options, outcome, `helped finish the backfill of ${outcome.tables.join(", ")}`);
+      } else {
+        print(options, { outcome: outcome.kind, tables: outcome.tables }, `resumed ${outcome.tables.join(", ") || "nothing to resume"}; the process running the migration carries on (${outcome.holder})`);
+      }
+    }),
+  );
+
+  connectionOptions(program.command("jobs").description("show the backfill jobs of the active migration")).action(
+    action(async (printer, options: GlobalOptions) => {
+      const { migration, jobs } = await migratorFor(options, printer).jobs();
+      print(options, { migration, jobs: jobs.map(jobJson) }, migration ? `${migration}\n${jobsText(jobs)}` : "no migrations yet");
+    }),
+  );
+
+  connectionOptions(program.command("pause").description("pause the active migration's backfill (workers hold within a second)")).action(
+    action(async (printer, options: GlobalOptions) => {
+      const tables = await migratorFor(options, printer).pause();
+      print(options, { paused: tables }, `paused ${tables.join(", ")}`);
+    }),
+  );
+
+  connectionOptions(
+    program.command("cancel").description("stop the active migration's backfill; the migration stays started (resume or rollback)"),
+  ).action(
+    action(async (printer, options: GlobalOptions) => {
+      const tables = await migratorFor(options, printer).cancel();
+      print(options, { cancelled: tables }, `cancelled ${tables.join(", ")}; run "underway resume" to continue or "underway rollback"`);
+    }),
+  );
+
+  connectionOptions(
+    backfillFlags(program.command("throttle").description("change the limits of the running backfill; workers pick them up within a second"), false),
+  ).action(
+    action(async (printer, options: GlobalOptions & BackfillFlags) => {
+      const settings = settingsFrom(options);
+      if (Object.keys(settings).length === 0) {
+        throw new UnderwayError("INVALID_ARGUMENT", "throttle: give at least one of --max-lag, --max-rate, --throttle-query, --batch-time");
+      }
+      const tables = await migratorFor(options, printer).throttle(settings);
+      print(options, { tables, settings }, `updated ${tables.join(", ")}: ${JSON.stringify(settings)}`);
     }),
   );
 
@@ -155,8 +294,10 @@ export function buildProgram(): Command {
 
   connectionOptions(program.command("status").description("show the migration history and the active migration")).action(
     action(async (printer, options: GlobalOptions) => {
-      const history = await migratorFor(options, printer).history();
+      const migrator = migratorFor(options, printer);
+      const history = await migrator.history();
       const active = history.find((m) => m.phase !== "completed" && m.phase !== "rolled_back") ?? null;
+      const jobs = active ? (await migrator.jobs()).jobs : [];
       const latest = [...history].reverse().find((m) => m.phase !== "rolled_back") ?? null;
       const lines = history.map((m) => `${m.name.padEnd(40)} ${describePhase(m)}`);
       print(
@@ -165,9 +306,10 @@ export function buildProgram(): Command {
           schema: options.schema,
           active: active ? recordJson(active) : null,
           latestVersionSchema: latest?.versionSchema ?? null,
+          jobs: jobs.map(jobJson),
           migrations: history.map(recordJson),
         },
-        lines.length ? lines.join("\n") : "no migrations yet",
+        (lines.length ? lines.join("\n") : "no migrations yet") + (jobs.length ? `\n\nbackfill:\n${jobsText(jobs)}` : ""),
       );
     }),
   );
@@ -247,7 +389,7 @@ export function buildProgram(): Command {
       const clients = Number(options.clients);
       if (!Number.isInteger(rows) || rows < 1000) throw new UnderwayError("INVALID_ARGUMENT", `--rows must be a whole number >= 1000, got "${options.rows}"`);
       if (!Number.isInteger(clients) || clients < 1 || clients > 64) throw new UnderwayError("INVALID_ARGUMENT", `--clients must be 1-64, got "${options.clients}"`);
-      const summary = await runDemo({ databaseUrl: options.databaseUrl, rows, clients, log: (line) => process.stderr.write(`${line}\n`) });
+      const summary = await runDemo({ databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, rows, clients, log: (line) => process.stderr.write(`${line}\n`) });
       print(options, summary, summary.text);
       if (summary.failedQueries > 0 || summary.lostWrites > 0) process.exitCode = 1;
     });

@@ -1,4 +1,5 @@
 import type { MigrationEvent } from "../engine/step-runner.js";
+import { formatBytes } from "../backfill/settings.js";
 
 /**
  * Progress for people: one rewritten line on a terminal, plain lines (at most one every
@@ -9,6 +10,7 @@ export class ProgressPrinter {
   private readonly tty: boolean;
   private lastPlain = 0;
   private lineOpen = false;
+  private lastWarning: string | null = null;
 
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
@@ -39,7 +41,13 @@ export class ProgressPrinter {
         const p = event.progress;
         const pct = p.rowsTotal > 0 ? Math.min(100, (100 * p.rowsDone) / p.rowsTotal) : 100;
         const eta = p.rowsPerSecond > 0 ? Math.max(0, (p.rowsTotal - p.rowsDone) / p.rowsPerSecond) : 0;
-        const text = `  backfill ${p.table}: ${p.rowsDone.toLocaleString("en-US")}/${p.rowsTotal.toLocaleString("en-US")} rows (${pct.toFixed(1)}%), ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s, ETA ${formatSeconds(eta)}`;
+        const held = p.throttledBy ? `, throttled by ${p.throttledBy}` : "";
+        const lag = p.lagBytes !== null ? `, replica lag ${formatBytes(p.lagBytes)}` : "";
+        const text = `  backfill ${p.table}: ${p.rowsDone.toLocaleString("en-US")}/${p.rowsTotal.toLocaleString("en-US")} rows (${pct.toFixed(1)}%), ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s, ETA ${formatSeconds(eta)}${held}${lag}`;
+        if (p.warning && p.warning !== this.lastWarning) {
+          this.lastWarning = p.warning;
+          this.line(`  warning: ${p.warning}`);
+        }
         if (this.tty) {
           this.stream.write(`\r\x1b[2K${text}`);
           this.lineOpen = true;

@@ -5,7 +5,9 @@ import { UnderwayError, toUnderwayError } from "../errors.js";
 import type { MigrationFile } from "../migration/load.js";
 import type { Migration } from "../migration/schema.js";
 import type { Backfill } from "../backfill/backfill.js";
-import { KeysetBackfill } from "../backfill/keyset-backfill.js";
+import { BackfillJob } from "../backfill/backfill-job.js";
+import { JobStore, type JobSummary } from "../backfill/job-store.js";
+import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
 import { AdvisoryLockGuard, type MigrationGuard } from "./migration-guard.js";
@@ -46,14 +48,41 @@ export interface MigratorOptions {
   lockPolicy?: Partial<LockPolicy>;
   /** lock_timeout for concurrent index builds, which wait for older transactions by design. */
   concurrentIndexLockTimeoutMs?: number;
+  /** Replaces the backfill job (for tests, or a custom strategy). */
   backfill?: Backfill;
   onEvent?: (event: MigrationEvent) => void;
 }
 
-export interface StartOptions {
+/** How the backfill of a `start` or `resume` runs. */
+export interface BackfillOptions {
+  /** Workers in this process (default 1). */
+  workers?: number;
+  /** Limits for the job (kept with it, changeable later with `throttle`). */
+  settings?: Partial<BackfillSettings>;
+  /** Lease length of a worker's range, in seconds (default 15). */
+  leaseSeconds?: number;
+}
+
+export interface StartOptions extends BackfillOptions {
   /** Complete right after start (for a migration no running application depends on). */
   complete?: boolean;
+  /** Stop before the backfill; `resume` runs it and finishes the start phase. */
+  backfill?: boolean;
 }
+
+export interface ResumeOptions extends BackfillOptions {
+  /**
+   * When another process runs the migration, help it with this process's workers on
+   * ranges nobody holds (or whose holder's lease ran out) instead of leaving it alone.
+   */
+  join?: boolean;
+}
+
+/** What `resume` did. */
+export type ResumeOutcome =
+  | { kind: "finished"; record: MigrationRecord }
+  | { kind: "resumed-elsewhere"; tables: string[]; holder: string }
+  | { kind: "joined"; tables: string[] };
 
 /**
  * The migration engine. Each public method opens one dedicated connection, takes the
@@ -69,13 +98,11 @@ export class Migrator {
   readonly schema: string;
   readonly stateSchema: string;
   private readonly lockPolicy: LockPolicy;
-  private readonly backfill: Backfill;
 
   constructor(private readonly options: MigratorOptions) {
     this.schema = options.schema ?? "public";
     this.stateSchema = options.stateSchema ?? "underway";
     this.lockPolicy = { ...defaultLockPolicy, ...options.lockPolicy };
-    this.backfill = options.backfill ?? new KeysetBackfill();
   }
 
   /** Creates the state schema if needed. Idempotent. */
@@ -119,13 +146,110 @@ export class Migrator {
         active = await this.createRecord(client, file);
       }
       if (active.phase === "started" || active.phase === "backfilling") {
-        await this.runAction(client, active, "start");
-        await this.setPhase(client, active.name, "ready", null);
+        const outcome = await this.runAction(client, active, "start", options, options.backfill === false);
+        if (outcome === "finished") await this.setPhase(client, active.name, "ready", null);
+        else await this.setPhase(client, active.name, "backfilling", "start");
       }
       return (await this.findRecord(client, file.name))!;
     });
-    if (options.complete) return this.complete();
+    if (options.complete && record.phase === "ready") return this.complete();
     return record;
+  }
+
+  /**
+   * Carries on with the active migration's start after a crash, a kill, `pause`,
+   * `cancel`, a failure or `start --no-backfill`: the jobs are set running again and, if
+   * no other process runs the migration, this one finishes it from the persisted
+   * cursors. If another process runs it, that one picks the change up (or, with `join`,
+   * this process adds workers to it).
+   */
+  async resume(options: ResumeOptions = {}): Promise<ResumeOutcome> {
+    const client = await connect(this.options.databaseUrl, { applicationName: "underway" });
+    let tables: string[];
+    let active: MigrationRecord;
+    try {
+      active = await this.requireActive(client);
+      if (active.phase === "ready") {
+        throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ready; nothing to resume (run "underway complete")`);
+      }
+      if (active.running !== null && active.running !== "start") {
+        throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "${active.running}" again to finish it`);
+      }
+      const store = new JobStore(client, this.stateSchema);
+      tables = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
+      if (options.settings && Object.keys(options.settings).length > 0) await store.updateSettings(this.schema, active.name, options.settings);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    try {
+      const record = await this.withClient(async (c) => {
+        const current = (await this.findRecord(c, active.name))!;
+        const outcome = await this.runAction(c, current, "start", options, false);
+        if (outcome === "finished") await this.setPhase(c, current.name, "ready", null);
+        return (await this.findRecord(c, active.name))!;
+      }, { guarded: true, graceMs: 2000 });
+      return { kind: "finished", record };
+    } catch (error) {
+      if (!(error instanceof UnderwayError) || error.code !== "MIGRATION_LOCKED") throw error;
+      if (!options.join) return { kind: "resumed-elsewhere", tables, holder: error.message };
+      // Another process runs the phase: work on its jobs' free ranges, without the guard.
+      const joined: string[] = [];
+      for (const step of active.plan.start) {
+        if (step.kind !== "backfill") continue;
+        await new BackfillJob({ ...options, join: true }).run({
+          databaseUrl: this.options.databaseUrl,
+          stateSchema: this.stateSchema,
+          schema: this.schema,
+          migration: active.name,
+          table: step.table,
+          onProgress: (progress) => this.options.onEvent?.({ type: "backfill", progress }),
+        });
+        joined.push(step.table);
+      }
+      return { kind: "joined", tables: joined };
+    }
+  }
+
+  /** Pauses the active migration's running backfill jobs; their workers hold within a second. */
+  async pause(): Promise<string[]> {
+    return this.jobControl(["running"], "paused", "no running backfill job to pause");
+  }
+
+  /**
+   * Cancels the active migration's backfill jobs: workers stop, the migration stays
+   * started (dual writes go on), and `resume` or `rollback` can follow.
+   */
+  async cancel(): Promise<string[]> {
+    return this.jobControl(["running", "paused"], "cancelled", "no running or paused backfill job to cancel");
+  }
+
+  /** Changes the limits of the active migration's unfinished jobs; running workers reload them. */
+  async throttle(patch: Partial<BackfillSettings>): Promise<string[]> {
+    return this.withClient(async (client) => {
+      const active = await this.requireActive(client);
+      const tables = await new JobStore(client, this.stateSchema).updateSettings(this.schema, active.name, patch);
+      if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `migration "${active.name}" has no unfinished backfill job`);
+      return tables;
+    }, { guarded: false });
+  }
+
+  /** The backfill jobs of the active migration (or of the newest one, if none is active). */
+  async jobs(): Promise<{ migration: string | null; jobs: JobSummary[] }> {
+    return this.withClient(async (client) => {
+      if (!(await stateSchemaExists(client, this.stateSchema))) return { migration: null, jobs: [] };
+      const record = (await this.activeRecord(client)) ?? (await this.newestRecord(client));
+      if (!record) return { migration: null, jobs: [] };
+      return { migration: record.name, jobs: await new JobStore(client, this.stateSchema).summaries(this.schema, record.name) };
+    }, { guarded: false });
+  }
+
+  private async jobControl(from: ("running" | "paused")[], to: "paused" | "cancelled", none: string): Promise<string[]> {
+    return this.withClient(async (client) => {
+      const active = await this.requireActive(client);
+      const tables = await new JobStore(client, this.stateSchema).transition(this.schema, active.name, from, to);
+      if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `${none} (migration "${active.name}")`);
+      return tables;
+    }, { guarded: false });
   }
 
   /** Contracts the active migration: the old version goes, the new one becomes the schema. */
@@ -159,6 +283,8 @@ export class Migrator {
       }
       await this.runAction(client, active, "rollback");
       await this.setPhase(client, active.name, "rolled_back", null);
+      // A job's cursors mean nothing once its columns are gone; a new start begins afresh.
+      await new JobStore(client, this.stateSchema).remove(this.schema, active.name);
       return (await this.findRecord(client, active.name))!;
     });
   }
@@ -236,7 +362,13 @@ export class Migrator {
     return toRecord(rows[0]);
   }
 
-  private async runAction(client: Client, record: MigrationRecord, action: Action): Promise<void> {
+  private async runAction(
+    client: Client,
+    record: MigrationRecord,
+    action: Action,
+    backfill: BackfillOptions = {},
+    deferBackfill = false,
+  ): Promise<"finished" | "deferred"> {
     await client.query(`UPDATE ${this.table()} SET running = $3, last_error = NULL, updated_at = now() WHERE schema = $1 AND name = $2`, [
       this.schema,
       record.name,
@@ -244,17 +376,19 @@ export class Migrator {
     ]);
     const done = action === "start" ? record.startDone : action === "complete" ? record.completeDone : record.rollbackDone;
     try {
-      await runSteps(
+      return await runSteps(
         {
           client,
+          databaseUrl: this.options.databaseUrl,
           stateSchema: this.stateSchema,
           schema: this.schema,
           migration: record.name,
           lockPolicy: this.lockPolicy,
           concurrentIndexLockTimeoutMs: this.options.concurrentIndexLockTimeoutMs ?? 600_000,
-          backfill: this.backfill,
+          backfill: this.options.backfill ?? new BackfillJob(backfill),
           onEvent: this.options.onEvent,
           onBackfillStart: action === "start" ? () => this.setPhase(client, record.name, "backfilling", "start") : undefined,
+          deferBackfill,
         },
         action,
         record.plan[action],
@@ -304,6 +438,11 @@ export class Migrator {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  private async newestRecord(client: Client): Promise<MigrationRecord | null> {
+    const { rows } = await client.query(`SELECT * FROM ${this.table()} WHERE schema = $1 ORDER BY id DESC LIMIT 1`, [this.schema]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   private async lastCompleted(client: Client): Promise<MigrationRecord | null> {
     if (!(await stateSchemaExists(client, this.stateSchema))) return null;
     const { rows } = await client.query(
@@ -321,7 +460,10 @@ export class Migrator {
    * Opens the dedicated connection and, when `guarded`, takes the migration guard. It
    * creates nothing: `init` and a successfully planned `start` create the state schema.
    */
-  private async withClient<T>(fn: (client: Client) => Promise<T>, options: { guarded: boolean } = { guarded: true }): Promise<T> {
+  private async withClient<T>(
+    fn: (client: Client) => Promise<T>,
+    options: { guarded: boolean; graceMs?: number } = { guarded: true },
+  ): Promise<T> {
     const client = await connect(this.options.databaseUrl, { applicationName: "underway" });
     let guard: MigrationGuard | undefined;
     try {
@@ -332,7 +474,7 @@ export class Migrator {
       // Type names and expressions in a migration file mean what they mean in its schema, as in pgroll.
       await client.query(`SET search_path TO ${ident(this.schema)}`);
       if (options.guarded) {
-        guard = new AdvisoryLockGuard(client, this.stateSchema, this.schema);
+        guard = new AdvisoryLockGuard(client, this.stateSchema, this.schema, options.graceMs);
         await guard.acquire();
       }
       return await fn(client);

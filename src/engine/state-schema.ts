@@ -45,6 +45,44 @@ export function stateSchemaDdl(stateSchema: string): string[] {
       owner text NOT NULL,
       expires_at timestamptz NOT NULL
     )`,
+    // Backfill jobs: one per table of a migration, its key space cut into ranges that
+    // workers lease; each range's cursor moves in the same transaction as its batch.
+    `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "backfill_jobs")} (
+      id bigserial PRIMARY KEY,
+      schema text NOT NULL,
+      migration text NOT NULL,
+      table_name text NOT NULL,
+      state text NOT NULL CHECK (state IN ('running', 'paused', 'done', 'failed', 'cancelled')),
+      paging jsonb NOT NULL,
+      rows_total bigint NOT NULL DEFAULT 0,
+      settings jsonb NOT NULL DEFAULT '{}',
+      throttled_by text,
+      rows_per_second double precision NOT NULL DEFAULT 0,
+      last_error text,
+      created_at timestamptz NOT NULL DEFAULT now(),
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      finished_at timestamptz,
+      UNIQUE (schema, migration, table_name)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "backfill_ranges")} (
+      job_id bigint NOT NULL REFERENCES ${qualified(stateSchema, "backfill_jobs")} ON DELETE CASCADE,
+      range_no integer NOT NULL,
+      lower jsonb,
+      upper jsonb NOT NULL,
+      cursor jsonb,
+      rows_done bigint NOT NULL DEFAULT 0,
+      done boolean NOT NULL DEFAULT false,
+      owner text,
+      lease_expires_at timestamptz,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (job_id, range_no)
+    )`,
+    // WAL positions over time, so replica lag can be told in seconds from the primary
+    // alone: a replica is as far behind as the newest heartbeat it has replayed.
+    `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "heartbeat")} (
+      ts timestamptz PRIMARY KEY,
+      lsn pg_lsn NOT NULL
+    )`,
     // Application roles fire the dual-write triggers, whose functions live here.
     `GRANT USAGE ON SCHEMA ${s} TO PUBLIC`,
     clientVersionFunction(stateSchema),

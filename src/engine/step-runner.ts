@@ -18,6 +18,8 @@ export type MigrationEvent =
 
 export interface StepRunnerOptions {
   client: Client;
+  /** For connections beyond the dedicated one (backfill workers). */
+  databaseUrl: string;
   stateSchema: string;
   schema: string;
   migration: string;
@@ -28,6 +30,8 @@ export interface StepRunnerOptions {
   onEvent?: ((event: MigrationEvent) => void) | undefined;
   /** Called before a backfill step, so the phase can say `backfilling`. */
   onBackfillStart?: (() => Promise<void>) | undefined;
+  /** Stop before the first backfill step (`start --no-backfill`); `resume` carries on. */
+  deferBackfill?: boolean | undefined;
 }
 
 /**
@@ -41,7 +45,7 @@ export async function runSteps(
   steps: Step[],
   from: number,
   startDone: number,
-): Promise<void> {
+): Promise<"finished" | "deferred"> {
   const { client } = options;
   const migrations = qualified(options.stateSchema, "migrations");
   const column = ident(`${action}_done`);
@@ -62,6 +66,7 @@ export async function runSteps(
         delayMs,
         blockedBy: blockers[0] ? `pid ${blockers[0].pid}: ${blockers[0].query ?? "?"}` : null,
       });
+    if (step.kind === "backfill" && options.deferBackfill) return "deferred";
     if (step.onlyIfStarted !== undefined && startDone <= step.onlyIfStarted) {
       options.onEvent?.({ type: "step-skipped", action, index: i, total: steps.length, description: step.description, reason: "its start step never ran" });
       await record(client, i + 1);
@@ -78,6 +83,7 @@ export async function runSteps(
       });
     }
   }
+  return "finished";
 }
 
 async function runStep(
@@ -159,12 +165,14 @@ async function runStep(
     }
     case "backfill": {
       await options.onBackfillStart?.();
-      await options.backfill.run(client, { schema: step.schema, table: step.table }, (progress) =>
-        options.onEvent?.({ type: "backfill", progress }),
-      );
-      // The backfill set session state for its trigger; put the session back for the DDL that follows.
-      await client.query("RESET underway.version");
-      await client.query("RESET lock_timeout");
+      await options.backfill.run({
+        databaseUrl: options.databaseUrl,
+        stateSchema: options.stateSchema,
+        schema: step.schema,
+        migration: options.migration,
+        table: step.table,
+        onProgress: (progress) => options.onEvent?.({ type: "backfill", progress }),
+      });
       await record(client);
       return;
     }

@@ -1,0 +1,235 @@
+import type { Client } from "../db/connection.js";
+import { connect, sqlState } from "../db/connection.js";
+import { qualified } from "../db/ident.js";
+import { UnderwayError } from "../errors.js";
+import { isLockConflict, sleep } from "../engine/lock-retry.js";
+import { JobStore, type RangeRow } from "./job-store.js";
+import { ctidBatchSql, keyBatchSql, type Key, type Paging } from "./paging.js";
+import type { BackfillSettings } from "./settings.js";
+import type { ThrottleMonitor, ThrottleReason } from "./throttle-monitor.js";
+
+/** What a worker needs from the job that runs it. */
+export interface WorkerContext {
+  databaseUrl: string;
+  stateSchema: string;
+  schema: string;
+  table: string;
+  jobId: number;
+  paging: Paging;
+  /** Unique per worker: host, pid and a random part. */
+  owner: string;
+  leaseSeconds: number;
+  monitor: ThrottleMonitor;
+  /** The job's settings as last read; the worker refreshes them. */
+  settings: { current: BackfillSettings };
+  /** Workers of this process running now, to share `maxRate`. */
+  activeWorkers: () => number;
+  /** Called after each committed batch. */
+  onBatch: (rows: number) => void;
+  /** Called when the worker holds for a throttle signal, or stops holding (null). */
+  onThrottle: (reason: ThrottleReason | null) => void;
+  onPid: (pid: number) => void;
+  /** Set by the job to stop the worker (e.g. another worker failed). */
+  stop: { requested: boolean };
+}
+
+export type WorkerOutcome = "done" | "cancelled";
+
+/** Connection failures worth reconnecting for: a restart, a failover, a network cut. */
+function isConnectionLoss(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state?.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT") return true;
+  const message = error instanceof Error ? error.message : "";
+  return /Connection terminated|connection .*(closed|lost)|Client has encountered a connection error/i.test(message);
+}
+
+/**
+ * One backfill worker: leases a range, rewrites it batch by batch, each batch in a
+ * transaction that also moves the range's cursor and renews the lease (so a crash loses
+ * at most the batch in flight, and a worker whose lease was taken over stops at once),
+ * then takes the next free range, including one whose owner's lease ran out.
+ */
+export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
+  let client: Client | undefined;
+  let store: JobStore | undefined;
+  let lostSince: number | null = null;
+  let range: RangeRow | null = null;
+  let batchSize = ctx.settings.current.batchMin > 1000 ? ctx.settings.current.batchMin : 1000;
+  let pagesPerBatch = 8;
+  let lastState = 0;
+  let throttled: ThrottleReason | null = null;
+  const setThrottle = (reason: ThrottleReason | null) => {
+    if (reason !== throttled) {
+      throttled = reason;
+      ctx.onThrottle(reason);
+    }
+  };
+
+  const open = async () => {
+    client = await connect(ctx.databaseUrl, { applicationName: "underway backfill" });
+    // The backfill writes as the old version: the trigger computes new columns from old ones.
+    await client.query("SELECT set_config('underway.version', $1, false)", [ctx.schema]);
+    await client.query("SET lock_timeout = '2s'");
+    const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    ctx.onPid(rows[0]!.pid);
+    store = new JobStore(client, ctx.stateSchema);
+  };
+
+  try {
+    for (;;) {
+      if (ctx.stop.requested) return "cancelled";
+      try {
+        if (!client) await open();
+        lostSince = null;
+        const s = store!;
+        // The job row carries pause/cancel and live settings; read it about twice a second.
+        if (Date.now() - lastState > 500) {
+          lastState = Date.now();
+          const job = await s.state(ctx.jobId);
+          if (!job || job.state === "cancelled" || job.state === "failed") {
+            await s.release(ctx.jobId, ctx.owner);
+            return "cancelled";
+          }
+          ctx.settings.current = job.settings;
+          if (job.state === "paused") {
+            await s.renew(ctx.jobId, ctx.owner, ctx.leaseSeconds);
+            setThrottle(null);
+            await sleep(250);
+            lastState = 0;
+            continue;
+          }
+        }
+        if (!range) {
+          range = await s.lease(ctx.jobId, ctx.owner, ctx.leaseSeconds);
+          if (!range) {
+            const { open: left } = await s.remaining(ctx.jobId);
+            if (left === 0) return "done";
+            // Others hold what is left; wait to take over if one of them dies.
+            await sleep(1000);
+            continue;
+          }
+        }
+        const holding = ctx.monitor.current().holding;
+        if (holding) {
+          setThrottle(holding);
+          await s.renew(ctx.jobId, ctx.owner, ctx.leaseSeconds);
+          await sleep(250);
+          continue;
+        }
+        const settings = ctx.settings.current;
+        const share = settings.maxRate === null ? null : settings.maxRate / Math.max(1, ctx.activeWorkers());
+        const limit = share === null ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(share / 4)));
+        const started = Date.now();
+        const result: BatchResult = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, range, limit) : await ctidBatch(client!, ctx, range, pagesPerBatch);
+        if (result === "lost") {
+          range = null;
+          continue;
+        }
+        ctx.onBatch(result.rows);
+        const elapsed = Date.now() - started;
+        if (result.finished) range = null;
+        else range = { ...range, cursor: result.cursor, rowsDone: range.rowsDone + result.rows };
+        // Batch size servo: grow at most x1.5 toward the target time, halve on overshoot.
+        if (ctx.paging.kind === "key") {
+          if (elapsed > settings.batchTargetMs * 1.5) batchSize = Math.max(settings.batchMin, Math.floor(batchSize / 2));
+          else if (elapsed < settings.batchTargetMs) {
+            batchSize = Math.min(settings.batchMax, Math.ceil(batchSize * Math.min(1.5, settings.batchTargetMs / Math.max(elapsed, 1))));
+          }
+        } else if (elapsed > settings.batchTargetMs * 1.5) pagesPerBatch = Math.max(1, Math.floor(pagesPerBatch / 2));
+        else if (elapsed < settings.batchTargetMs) pagesPerBatch = Math.min(4096, Math.ceil(pagesPerBatch * 1.5));
+        if (share !== null) {
+          const minimum = (result.rows / share) * 1000;
+          if (elapsed < minimum) {
+            setThrottle("max-rate");
+            await sleep(minimum - elapsed);
+            continue;
+          }
+        }
+        setThrottle(null);
+      } catch (error) {
+        if (isLockConflict(error)) {
+          batchSize = Math.max(ctx.settings.current.batchMin, Math.floor(batchSize / 2));
+          await sleep(200);
+          continue;
+        }
+        if (isConnectionLoss(error)) {
+          // Reconnect (a restart or failover behind the same address); the cursor is safe in the database.
+          await client?.end().catch(() => undefined);
+          client = undefined;
+          range = null;
+          lostSince ??= Date.now();
+          if (Date.now() - lostSince > 120_000) {
+            throw new UnderwayError("CONNECTION", `backfill of ${ctx.table}: lost the database for over 2 minutes`, { cause: error });
+          }
+          await sleep(1000);
+          continue;
+        }
+        throw error;
+      }
+    }
+  } finally {
+    setThrottle(null);
+    if (store) await store.release(ctx.jobId, ctx.owner).catch(() => undefined);
+    await client?.end().catch(() => undefined);
+  }
+}
+
+type BatchResult = "lost" | { rows: number; cursor: Key | null; finished: boolean };
+
+async function inBatch(client: Client, fn: () => Promise<BatchResult>): Promise<BatchResult> {
+  await client.query("BEGIN");
+  try {
+    const result = await fn();
+    await client.query(result === "lost" ? "ROLLBACK" : "COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Moves the range's cursor and renews its lease, only if this worker still owns it. */
+async function advance(client: Client, ctx: WorkerContext, range: RangeRow, rows: number, cursor: Key | null, finished: boolean): Promise<boolean> {
+  const result = await client.query(
+    `UPDATE ${qualified(ctx.stateSchema, "backfill_ranges")}
+        SET cursor = $4, rows_done = rows_done + $5, done = $6, updated_at = now(),
+            lease_expires_at = now() + make_interval(secs => $7)
+      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done`,
+    [range.jobId, range.rangeNo, ctx.owner, cursor === null ? null : JSON.stringify(cursor), rows, finished, ctx.leaseSeconds],
+  );
+  return result.rowCount === 1;
+}
+
+async function keyBatch(client: Client, ctx: WorkerContext, range: RangeRow, limit: number): Promise<BatchResult> {
+  if (ctx.paging.kind !== "key") throw new Error("keyBatch needs key paging");
+  const columns = ctx.paging.columns;
+  const after = range.cursor ?? range.lower;
+  const sql = keyBatchSql(ctx.schema, ctx.table, columns, after !== null);
+  const params: unknown[] = [...range.upper, ...(after ?? []), limit];
+  return inBatch(client, async () => {
+    const { rows } = await client.query<Record<string, string | number | null>>(sql, params);
+    const row = rows[0]!;
+    const selected = Number(row.selected);
+    const finished = selected < limit || row.k0 === null;
+    const cursor = row.k0 === null ? after : columns.map((_, i) => String(row[`k${i}`]));
+    const ok = await advance(client, ctx, range, Number(row.touched), cursor, finished);
+    return ok ? { rows: Number(row.touched), cursor, finished } : "lost";
+  });
+}
+
+async function ctidBatch(client: Client, ctx: WorkerContext, range: RangeRow, pages: number): Promise<BatchResult> {
+  if (ctx.paging.kind !== "ctid") throw new Error("ctidBatch needs ctid paging");
+  const from = Number((range.cursor ?? range.lower ?? ["0"])[0]);
+  const end = Number(range.upper[0]);
+  const to = Math.min(end, from + pages);
+  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch);
+  return inBatch(client, async () => {
+    const result = await client.query(sql, [`(${from},0)`, `(${to},0)`]);
+    const rows = result.rowCount ?? 0;
+    const finished = to >= end;
+    const ok = await advance(client, ctx, range, rows, [String(to)], finished);
+    return ok ? { rows, cursor: [String(to)], finished } : "lost";
+  });
+}

@@ -1,0 +1,132 @@
+import type { Client } from "../db/connection.js";
+import { qualified } from "../db/ident.js";
+import type { BackfillSettings } from "./settings.js";
+
+export type ThrottleReason = "replica-lag" | "max-rate" | "lock-wait" | "throttle-query";
+
+/** What the monitor last measured. */
+export interface ThrottleReading {
+  /** The signal over its limit, if any (max-rate is the workers' own). */
+  holding: ThrottleReason | null;
+  replicas: number;
+  lagBytes: number | null;
+  lagSeconds: number | null;
+  /** Why a limit cannot be enforced, e.g. replica positions hidden from this role. */
+  warning: string | null;
+}
+
+/**
+ * Watches the signals a backfill yields to, on its own connection, so the workers only
+ * read a field before each batch: replica lag (bytes from pg_stat_replication, seconds
+ * from heartbeats, since replay_lag goes stale when a replica stops replaying), sessions
+ * waiting on the table or on the workers' rows, and the user's throttle query.
+ */
+export class ThrottleMonitor {
+  private reading: ThrottleReading = { holding: null, replicas: 0, lagBytes: null, lagSeconds: null, warning: null };
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastSlow = 0;
+  private slowHolding: ThrottleReason | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly client: Client,
+    private readonly stateSchema: string,
+    private readonly table: string,
+    private readonly settings: () => BackfillSettings,
+    private readonly workerPids: () => number[],
+  ) {}
+
+  current(): ThrottleReading {
+    return this.reading;
+  }
+
+  /** Polls every 250 ms: lock waits each time, the rest once a second. */
+  start(): void {
+    const tick = async () => {
+      if (this.stopped) return;
+      try {
+        await this.poll();
+      } catch {
+        // A failed poll leaves the last reading; the workers' own errors tell of a lost server.
+      }
+      if (!this.stopped) this.timer = setTimeout(() => (this.running = tick()), 250);
+    };
+    this.running = tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Measures once; exposed so tests and the first batch need not wait for the timer. */
+  async poll(): Promise<ThrottleReading> {
+    const settings = this.settings();
+    const now = Date.now();
+    if (now - this.lastSlow >= 1000) {
+      this.lastSlow = now;
+      this.slowHolding = await this.pollSlow(settings);
+    }
+    let holding = this.slowHolding;
+    if (!holding && settings.lockWait && (await this.someoneWaits())) holding = "lock-wait";
+    this.reading = { ...this.reading, holding };
+    return this.reading;
+  }
+
+  private async pollSlow(settings: BackfillSettings): Promise<ThrottleReason | null> {
+    const heartbeat = qualified(this.stateSchema, "heartbeat");
+    await this.client.query(
+      `INSERT INTO ${heartbeat} (ts, lsn) VALUES (now(), pg_current_wal_lsn()) ON CONFLICT DO NOTHING`,
+    );
+    await this.client.query(`DELETE FROM ${heartbeat} WHERE ts < now() - interval '1 hour'`);
+    const { rows } = await this.client.query<{ replicas: number; bytes: number | null; seconds: number | null; hidden: boolean }>(
+      `SELECT count(*)::int AS replicas,
+              max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn))::float8 AS bytes,
+              max(extract(epoch FROM now() - coalesce(
+                    (SELECT max(h.ts) FROM ${heartbeat} h WHERE h.lsn <= r.replay_lsn),
+                    (SELECT min(h.ts) FROM ${heartbeat} h))))::float8 AS seconds,
+              coalesce(bool_or(r.replay_lsn IS NULL), false) AS hidden
+         FROM pg_stat_replication r`,
+    );
+    const r = rows[0]!;
+    const warning =
+      r.hidden && (settings.maxLagBytes !== null || settings.maxLagSeconds !== null)
+        ? "replica positions are hidden from this role; grant it pg_monitor so --max-lag can be enforced"
+        : null;
+    this.reading = {
+      ...this.reading,
+      replicas: r.replicas,
+      lagBytes: r.bytes === null ? null : Math.max(0, r.bytes),
+      lagSeconds: r.seconds === null ? null : Math.max(0, r.seconds),
+      warning,
+    };
+    if (settings.maxLagBytes !== null && r.bytes !== null && r.bytes > settings.maxLagBytes) return "replica-lag";
+    if (settings.maxLagSeconds !== null && r.seconds !== null && r.seconds > settings.maxLagSeconds) return "replica-lag";
+    if (settings.throttleQuery) {
+      await this.client.query("SET statement_timeout = '2s'");
+      try {
+        const result = await this.client.query({ text: settings.throttleQuery, rowMode: "array" });
+        const value = (result.rows[0] as unknown[] | undefined)?.[0];
+        if (value === true || value === "t" || value === "true" || value === 1) return "throttle-query";
+      } catch {
+        // A throttle query that fails holds the job: better slow than unguarded.
+        return "throttle-query";
+      } finally {
+        await this.client.query("RESET statement_timeout");
+      }
+    }
+    return null;
+  }
+
+  private async someoneWaits(): Promise<boolean> {
+    const { rows } = await this.client.query<{ waits: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'relation' AND l.relation = $1::regclass AND NOT l.granted AND l.pid <> ALL($2::int[]))
+           OR EXISTS (SELECT 1 FROM pg_stat_activity a
+                       WHERE a.wait_event_type = 'Lock' AND a.pid <> ALL($2::int[]) AND pg_blocking_pids(a.pid) && $2::int[]) AS waits`,
+      [this.table, this.workerPids()],
+    );
+    return rows[0]!.waits;
+  }
+}
