@@ -138,7 +138,7 @@ describe("init and status", () => {
     expect(await schemaSnapshot(db.url)).toEqual(snapshot);
 
     const status = json(expectSuccess(await underway(["status", "--json"], { env: { DATABASE_URL: db.url } })));
-    expect(status).toEqual({ schema: "public", active: null, latestVersionSchema: null, migrations: [] });
+    expect(status).toMatchObject({ schema: "public", active: null, latestVersionSchema: null, migrations: [] });
     const text = expectSuccess(await underway(["status"], { env: { DATABASE_URL: db.url } }));
     expect(text.stdout.trim()).toBe("no migrations yet");
   });
@@ -502,6 +502,82 @@ describe("plan", () => {
 
     expect(await schemaSnapshot(db.url)).toEqual(before);
     expect(await migrationRows(db.url)).toEqual(rowsBefore);
+  });
+});
+
+describe("backfill job commands", () => {
+  const ROWS = 1100;
+  let db: FreshDatabase;
+  let dir: string;
+  let env: Record<string, string>;
+  let widen: string;
+  beforeAll(async () => {
+    db = await freshDatabase("cli_backfill");
+    dir = await scratchDir();
+    env = { DATABASE_URL: db.url };
+    expectSuccess(await underway(["start", "--complete", await writeMigration(dir, "01_items.yaml", ITEMS)], { env }));
+    await query(db.url, `INSERT INTO items (name, price) SELECT 'item ' || g, g FROM generate_series(1, ${ROWS}) g`);
+    widen = await writeMigration(dir, "02_widen_price.yaml", [
+      { alter_column: { table: "items", column: "price", type: "bigint", up: "price::bigint * 100", down: "(price / 100)::integer" } },
+    ]);
+  });
+  afterAll(() => db?.drop());
+
+  it("start --no-backfill stops before the backfill, and complete refuses (1) until it has run", async () => {
+    const start = expectSuccess(await underway(["start", widen, "--no-backfill"], { env }));
+    expect(start.stdout).toContain('run "underway resume"');
+    const status = json<{ active: { name: string; phase: string; running: string | null } }>(
+      expectSuccess(await underway(["status", "--json"], { env })),
+    );
+    expect(status.active).toMatchObject({ name: "02_widen_price", running: "start" });
+    expect(status.active.phase).not.toBe("ready");
+    expectFailure(await underway(["complete"], { env }), 1, /migration "02_widen_price" is .*before complete/);
+  });
+
+  it("bad backfill flags are usage errors (2), and pause with no running job fails (1)", async () => {
+    expectFailure(await underway(["throttle"], { env }), 2, /give at least one of --max-lag, --max-rate, --throttle-query, --batch-time/);
+    expectFailure(await underway(["throttle", "--max-rate", "fast"], { env }), 2, /invalid --max-rate "fast"/);
+    expectFailure(await underway(["throttle", "--max-lag", "far"], { env }), 2, /invalid --max-lag "far"/);
+    expectFailure(await underway(["resume", "--workers", "0"], { env }), 2, /--workers must be a whole number from 1 to 64/);
+    expectFailure(await underway(["pause"], { env }), 1, /no running backfill job to pause \(migration "02_widen_price"\)/);
+  });
+
+  it("resume runs the backfill and finishes the start; jobs --json shows the job done", async () => {
+    const resume = json<{ outcome: string; migration: { name: string; phase: string } }>(
+      expectSuccess(await underway(["resume", "--json", "--workers", "2"], { env })),
+    );
+    expect(resume).toMatchObject({ outcome: "finished", migration: { name: "02_widen_price", phase: "ready" } });
+    const jobs = json<{ migration: string; jobs: { table: string; state: string; rowsDone: number }[] }>(
+      expectSuccess(await underway(["jobs", "--json"], { env })),
+    );
+    expect(jobs.migration).toBe("02_widen_price");
+    expect(jobs.jobs).toHaveLength(1);
+    expect(jobs.jobs[0]).toMatchObject({ table: "items", state: "done" });
+    expect(jobs.jobs[0]!.rowsDone).toBeGreaterThanOrEqual(ROWS);
+
+    const [row] = await query<{ wrong: number }>(
+      db.url,
+      `SELECT count(*)::int AS wrong FROM public.items WHERE "_uw_new_price" IS DISTINCT FROM price::bigint * 100`,
+    );
+    expect(row?.wrong).toBe(0);
+  });
+
+  // Product bug (reported): the batch cursor is the largest key in text order, not key
+  // order (src/backfill/paging.ts, keyBatchSql: ORDER BY "id" binds to the ::text output
+  // column), so the batch after ids 1..1000 starts again at 1000 and rows are rewritten
+  // and counted twice. Drop `.fails` once jobs reports each row once.
+  it.fails("jobs counts each row once", async () => {
+    const jobs = json<{ jobs: { rowsDone: number; rowsTotal: number }[] }>(expectSuccess(await underway(["jobs", "--json"], { env })));
+    expect(jobs.jobs[0]?.rowsDone).toBe(ROWS);
+  });
+
+  it("rollback after the backfill restores the schema", async () => {
+    expectSuccess(await underway(["rollback"], { env }));
+    const [row] = await query<{ n: number }>(
+      db.url,
+      "SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'items' AND column_name LIKE '\\_uw\\_%'",
+    );
+    expect(row?.n).toBe(0);
   });
 });
 
