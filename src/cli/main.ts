@@ -36,6 +36,7 @@ function connectionOptions(command: Command): Command {
 
 interface BackfillFlags {
   workers?: string;
+  lease?: string;
   maxLag?: string;
   maxRate?: string;
   throttleQuery?: string;
@@ -44,7 +45,11 @@ interface BackfillFlags {
 
 /** Adds the flags that set a backfill job's limits. */
 function backfillFlags(command: Command, withWorkers = true): Command {
-  if (withWorkers) command.option("--workers <n>", "backfill workers in this process", "1");
+  if (withWorkers) {
+    command
+      .option("--workers <n>", "backfill workers in this process", "1")
+      .option("--lease <duration>", "how long a worker's claim on a range outlives the worker", "15s");
+  }
   return command
     .option("--max-lag <limit>", "hold while replica lag is above a size (64MB) or a duration (5s); none to clear")
     .option("--max-rate <rows>", "at most this many rows per second for the whole job; none to clear")
@@ -60,6 +65,12 @@ function settingsFrom(flags: BackfillFlags): Partial<BackfillSettings> {
   if (flags.throttleQuery !== undefined) settings.throttleQuery = /^\s*(none|off)\s*$/i.test(flags.throttleQuery) ? null : flags.throttleQuery;
   if (flags.batchTime !== undefined) settings.batchTargetMs = parseDurationMs(flags.batchTime);
   return settings;
+}
+
+function leaseSecondsFrom(flags: BackfillFlags): number {
+  const seconds = parseDurationMs(flags.lease ?? "15s") / 1000;
+  if (seconds < 1) throw new UnderwayError("INVALID_ARGUMENT", `--lease must be at least 1s, got "${flags.lease}"`);
+  return seconds;
 }
 
 function workersFrom(flags: BackfillFlags): number {
@@ -203,6 +214,7 @@ export function buildProgram(): Command {
         complete: Boolean(options.complete),
         backfill: options.backfill,
         workers: workersFrom(options),
+        leaseSeconds: leaseSecondsFrom(options),
         settings: settingsFrom(options),
       });
       print(
@@ -229,6 +241,7 @@ export function buildProgram(): Command {
     action(async (printer, options: GlobalOptions & BackfillFlags & { join?: boolean }) => {
       const outcome = await migratorFor(options, printer).resume({
         workers: workersFrom(options),
+        leaseSeconds: leaseSecondsFrom(options),
         settings: settingsFrom(options),
         join: Boolean(options.join),
       });
