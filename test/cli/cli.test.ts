@@ -48,7 +48,8 @@ function escape(text: string): string {
 describe("arguments", () => {
   it("--help and --version exit 0; --version is the package's version", async () => {
     const help = expectSuccess(await underway(["--help"]));
-    for (const command of ["init", "new", "start", "complete", "rollback", "status", "latest", "migrate", "plan", "demo"]) {
+    const commands = ["init", "new", "start", "resume", "jobs", "pause", "cancel", "throttle", "complete", "rollback", "status", "latest", "migrate", "plan", "demo"];
+    for (const command of commands) {
       expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
     }
     const startHelp = expectSuccess(await underway(["start", "--help"]));
