@@ -39,6 +39,7 @@ const EMBEDDED_ROLE = "underway_demo";
  * whoever holds it for the demo's schemas is a migrator working on them.
  */
 const GUARD_LOCK_CLASS = 0x756e6477;
+const GUARD_GRACE_MS = 5000;
 
 /**
  * Starts an embedded PostgreSQL with a database owned by a role that is not a superuser.
@@ -77,7 +78,12 @@ export async function openEmbeddedDatabase(schemas: DemoSchemas): Promise<DemoDa
 export async function openExternalDatabase(url: string, schemas: DemoSchemas, log: (line: string) => void): Promise<DemoDatabase> {
   const client = await connect(url, { applicationName: "underway-demo" });
   try {
-    const holder = await guardHolder(client, schemas);
+    // A demo killed a moment ago may still hold the guard until the server notices (about a second).
+    let holder = await guardHolder(client, schemas);
+    for (const deadline = Date.now() + GUARD_GRACE_MS; holder !== null && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      holder = await guardHolder(client, schemas);
+    }
     if (holder !== null) {
       throw new UnderwayError("MIGRATION_LOCKED", `another underway demo is running on this database (pid ${holder})`);
     }

@@ -17,6 +17,7 @@
 import { connect, type Client } from "../db/connection.js";
 import { UnderwayError, toUnderwayError } from "../errors.js";
 import { Migrator } from "../engine/migrator.js";
+import type { MigrationFile } from "../migration/load.js";
 import { ProgressPrinter } from "../cli/output.js";
 import { auditAccounts, fillAccounts, type AccountsAudit } from "./accounts.js";
 import { openEmbeddedDatabase, openExternalDatabase, type DemoDatabase, type DemoSchemas } from "./demo-database.js";
@@ -48,6 +49,12 @@ export interface DemoOptions {
   afterSeconds?: number;
   /** Stops the demo early; it still cleans up, then throws. SIGINT and SIGTERM do the same while it runs. */
   signal?: AbortSignal;
+  /**
+   * Called once the demo has verified its result, before it removes what it made, with
+   * a URL for the demo's database (as the demo's role): a chance to look at the final
+   * schema.
+   */
+  beforeCleanup?: (databaseUrl: string) => Promise<void>;
 }
 
 export const DEMO_SCHEMA = "underway_demo";
@@ -91,6 +98,7 @@ class DemoRun {
   private control: Client | undefined;
   private workload: Workload | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private rowsAtStart = 0;
   private readonly ratePerClient: number;
 
   constructor(private readonly options: DemoOptions) {
@@ -135,19 +143,7 @@ class DemoRun {
     this.enter("setup");
     this.migrations = await writeDemoMigrations();
     const { createAccounts, renameAndWiden } = this.migrations;
-    const schemas: DemoSchemas = { schema: DEMO_SCHEMA, stateSchema: DEMO_STATE_SCHEMA, versionSchemas: [] };
-    let migrator: Migrator;
-    if (this.options.databaseUrl !== undefined) {
-      migrator = this.migrator(this.options.databaseUrl);
-      schemas.versionSchemas = [createAccounts, renameAndWiden].map((file) => migrator.versionSchemaName(file));
-      this.log(`using the given database; the demo keeps to schemas ${DEMO_SCHEMA}, ${DEMO_STATE_SCHEMA} and its version schemas`);
-      this.database = await this.untilStopped(openExternalDatabase(this.options.databaseUrl, schemas, this.log));
-    } else {
-      this.log("starting an embedded PostgreSQL...");
-      this.database = await this.untilStopped(openEmbeddedDatabase(schemas));
-      migrator = this.migrator(this.database.url);
-    }
-    const db = this.database;
+    const { db, migrator } = await this.openDatabase([createAccounts, renameAndWiden]);
     this.log(`${db.server} ready; working as role ${db.role}${db.superuser ? " (a superuser)" : " (not a superuser)"}`);
     const oldVersion: AppVersion = { label: "old", versionSchema: migrator.versionSchemaName(createAccounts), schema: DEMO_SCHEMA, nameColumn: "owner" };
     const newVersion: AppVersion = { label: "new", versionSchema: migrator.versionSchemaName(renameAndWiden), schema: DEMO_SCHEMA, nameColumn: "holder" };
@@ -189,6 +185,8 @@ class DemoRun {
 
     this.enter("start");
     this.recorder.phase = "during";
+    // Every acknowledged insert is committed, so this is the table's row count as start begins.
+    this.rowsAtStart = rows + workload.ledger.inserted.size;
     this.log(`migration ${renameAndWiden.name}: rename owner -> holder, balance integer -> bigint, while the old clients keep going`);
     await this.untilStopped(migrator.start(renameAndWiden));
     this.timeline.finishStep("rollout: both versions");
@@ -219,8 +217,26 @@ class DemoRun {
     this.log("auditing every row against the clients' ledger...");
     const audit = await this.untilStopped(auditAccounts(control, DEMO_SCHEMA, rows, workload.ledger));
     const finalSchema = await this.untilStopped(inspectFinalSchema(control, DEMO_SCHEMA, oldVersion.versionSchema, newVersion.versionSchema));
+    if (this.options.beforeCleanup) await this.untilStopped(this.options.beforeCleanup(db.url));
     this.leave("verify");
     return { audit, finalSchema };
+  }
+
+  /** The given database, else an embedded one, and a migrator for the demo's schema in it. */
+  private async openDatabase(files: MigrationFile[]): Promise<{ db: DemoDatabase; migrator: Migrator }> {
+    const schemas: DemoSchemas = { schema: DEMO_SCHEMA, stateSchema: DEMO_STATE_SCHEMA, versionSchemas: [] };
+    // Assigned as soon as it opens, even when the demo stopped waiting, so cleanup removes it.
+    const opened = (db: DemoDatabase) => (this.database = db);
+    const url = this.options.databaseUrl;
+    if (url !== undefined) {
+      const migrator = this.migrator(url);
+      schemas.versionSchemas = files.map((file) => migrator.versionSchemaName(file));
+      this.log(`using the given database; the demo keeps to schemas ${DEMO_SCHEMA}, ${DEMO_STATE_SCHEMA} and its version schemas`);
+      return { db: await this.untilStopped(openExternalDatabase(url, schemas, this.log).then(opened)), migrator };
+    }
+    this.log("starting an embedded PostgreSQL...");
+    const db = await this.untilStopped(openEmbeddedDatabase(schemas).then(opened));
+    return { db, migrator: this.migrator(db.url) };
   }
 
   /**
@@ -282,7 +298,7 @@ class DemoRun {
         slowest: this.recorder.slowest,
       },
       balanceSum: { expected: audit.expectedBalanceSum, actual: audit.actualBalanceSum },
-      backfill: this.timeline.backfill,
+      backfill: this.timeline.backfill(this.rowsAtStart),
       lockRetries: this.timeline.lockRetries,
       steps: this.timeline.steps,
       schemaProblems: finalSchema.problems,

@@ -51,11 +51,19 @@ export class MigrationTimeline {
     if (activity !== undefined) this.recorder.activity = activity;
   }
 
-  /** Rows the backfill rewrote and how long its step took (all backfill steps together). */
-  get backfill(): { rows: number; seconds: number; rowsPerSecond: number } {
+  /**
+   * How long the backfill step took (all backfill steps together), and the rows it says
+   * it rewrote; `tableRows` is what it had to rewrite.
+   */
+  backfill(tableRows: number): { rows: number; reportedRows: number; seconds: number; rowsPerSecond: number } {
+    // Migration events do not carry the step kind; the planner names backfill steps "backfill <table>".
     const seconds = this.steps.filter((s) => s.action === "start" && s.description.startsWith("backfill ")).reduce((sum, s) => sum + s.seconds, 0);
-    const rows = this.lastProgress?.rowsDone ?? 0;
-    return { rows, seconds: round(seconds), rowsPerSecond: seconds > 0 ? Math.round(rows / seconds) : 0 };
+    return {
+      rows: tableRows,
+      reportedRows: this.lastProgress?.rowsDone ?? 0,
+      seconds: round(seconds),
+      rowsPerSecond: seconds > 0 ? Math.round(tableRows / seconds) : 0,
+    };
   }
 }
 

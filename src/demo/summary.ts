@@ -33,7 +33,11 @@ export interface DemoSummary {
   clients: { perVersion: number; ratePerClient: number; old: VersionCounts; new: VersionCounts };
   latencyMs: { before: LatencyStats; during: LatencyStats; after: LatencyStats; slowest: SlowestQuery | null };
   balanceSum: { expected: number; actual: number };
-  backfill: { rows: number; seconds: number; rowsPerSecond: number };
+  /**
+   * `rows`: rows in the table when start began (what the backfill had to rewrite);
+   * `reportedRows`: rows the backfill says it rewrote; `rowsPerSecond` is over `rows`.
+   */
+  backfill: { rows: number; reportedRows: number; seconds: number; rowsPerSecond: number };
   lockRetries: number;
   steps: StepTiming[];
   /** Problems with the final schema (empty when it is right). */
@@ -85,7 +89,11 @@ export function summaryText(s: Omit<DemoSummary, "text">): string {
     lines.push(["slowest query", `${s.latencyMs.slowest.ms.toFixed(1)} ms, ${s.latencyMs.slowest.phase} the migration (${s.latencyMs.slowest.during})`]);
   }
   lines.push(
-    ["backfill", `${n(s.backfill.rows)} rows in ${sec(s.backfill.seconds)} (${n(Math.round(s.backfill.rowsPerSecond))} rows/s)`],
+    [
+      "backfill",
+      `${n(s.backfill.rows)} rows in ${sec(s.backfill.seconds)} (${n(Math.round(s.backfill.rowsPerSecond))} rows/s)` +
+        (s.backfill.reportedRows === s.backfill.rows ? "" : `; the backfill reports ${n(s.backfill.reportedRows)} rows rewritten`),
+    ],
     ["lock retries", n(s.lockRetries)],
     [
       "durations",

@@ -64,6 +64,7 @@ export class Workload {
   };
   private readonly errors = new Map<string, QueryError>();
   private readonly clients: VersionClient[] = [];
+  private closed = false;
 
   /**
    * @param rows the ids `1..rows` that updates and reads pick from
@@ -100,16 +101,25 @@ export class Workload {
       await Promise.all(started.map((c) => c.stop()));
       throw error;
     }
+    if (this.closed) {
+      // Stopped while these were connecting: they must not start behind the cleanup's back.
+      await Promise.all(started.map((c) => c.stop()));
+      return;
+    }
     for (const client of started) client.run();
     this.clients.push(...started);
     this.counts[version.label].clients += count;
   }
 
-  /** Stops the clients of one version (or all), waiting for their statements in flight. */
+  /**
+   * Stops the clients of one version, or all of them for good (no client starts after
+   * that), waiting for their statements in flight.
+   */
   async stop(label?: "old" | "new"): Promise<void> {
+    if (label === undefined) this.closed = true;
     const stopping = this.clients.filter((c) => label === undefined || c.version.label === label);
-    await Promise.all(stopping.map((c) => c.stop()));
     for (const client of stopping) this.clients.splice(this.clients.indexOf(client), 1);
+    await Promise.all(stopping.map((c) => c.stop()));
   }
 
   get running(): { old: number; new: number } {
