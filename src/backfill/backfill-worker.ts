@@ -60,6 +60,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
   let pagesPerBatch = 8;
   let lastState = 0;
   let throttled: ThrottleReason | null = null;
+  let liveWorkers = ctx.activeWorkers();
   const setThrottle = (reason: ThrottleReason | null) => {
     if (reason !== throttled) {
       throttled = reason;
@@ -93,6 +94,8 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
             return "cancelled";
           }
           ctx.settings.current = job.settings;
+          // maxRate is for the whole job: share it among the live workers of every process.
+          if (job.settings.maxRate !== null) liveWorkers = Math.max(1, (await s.remaining(ctx.jobId)).heldLive);
           if (job.state === "paused") {
             await s.renew(ctx.jobId, ctx.owner, ctx.leaseSeconds);
             setThrottle(null);
@@ -119,7 +122,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           continue;
         }
         const settings = ctx.settings.current;
-        const share = settings.maxRate === null ? null : settings.maxRate / Math.max(1, ctx.activeWorkers());
+        const share = settings.maxRate === null ? null : settings.maxRate / Math.max(1, liveWorkers);
         const limit = share === null ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(share / 4)));
         const started = Date.now();
         const result: BatchResult = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, range, limit) : await ctidBatch(client!, ctx, range, pagesPerBatch);
@@ -206,14 +209,14 @@ async function keyBatch(client: Client, ctx: WorkerContext, range: RangeRow, lim
   if (ctx.paging.kind !== "key") throw new Error("keyBatch needs key paging");
   const columns = ctx.paging.columns;
   const after = range.cursor ?? range.lower;
-  const sql = keyBatchSql(ctx.schema, ctx.table, columns, after !== null);
+  const sql = keyBatchSql(ctx.schema, ctx.table, columns, ctx.paging.touch, after !== null);
   const params: unknown[] = [...range.upper, ...(after ?? []), limit];
   return inBatch(client, async () => {
-    const { rows } = await client.query<Record<string, string | number | null>>(sql, params);
+    const { rows } = await client.query<{ touched: number; selected: number; last: string[] | null }>(sql, params);
     const row = rows[0]!;
     const selected = Number(row.selected);
-    const finished = selected < limit || row.k0 === null;
-    const cursor = row.k0 === null ? after : columns.map((_, i) => String(row[`k${i}`]));
+    const finished = selected < limit || row.last === null;
+    const cursor = row.last ?? after;
     const ok = await advance(client, ctx, range, Number(row.touched), cursor, finished);
     return ok ? { rows: Number(row.touched), cursor, finished } : "lost";
   });

@@ -7,10 +7,12 @@ export type Key = string[];
 
 /**
  * How a table's rows are paged: by a unique NOT NULL key (the primary key first), or,
- * when a table has none, by physical block ranges (TID range scans, PG 14+).
+ * when a table has none, by physical block ranges (TID range scans, PG 14+). `touch` is
+ * the column a batch sets to itself to fire the trigger: never an identity column
+ * declared ALWAYS or a generated column, which cannot be assigned.
  */
 export type Paging =
-  | { kind: "key"; columns: { name: string; type: string }[] }
+  | { kind: "key"; columns: { name: string; type: string }[]; touch: string }
   | { kind: "ctid"; touch: string };
 
 /** One slice of the key space: keys after `lower` (all when null) up to and including `upper`. */
@@ -34,6 +36,14 @@ export async function choosePaging(client: Client, schema: string, table: string
       LIMIT 1`,
     [schema, table],
   );
+  const { rows: info } = await client.query<{ touch: string | null }>(
+    `SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                AND a.attgenerated = '' AND a.attidentity <> 'a' ORDER BY a.attnum LIMIT 1) AS touch
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+    [schema, table],
+  );
+  const touch = info[0]?.touch;
+  if (!touch) throw new UnderwayError("BACKFILL_ABORTED", `cannot backfill ${schema}.${table}: it has no column that can be rewritten`);
   const key = rows[0]?.columns;
   if (key && key.length > 0) {
     // Types are printed for casts: qualify them so they resolve whatever the search path.
@@ -42,16 +52,8 @@ export async function choosePaging(client: Client, schema: string, table: string
         WHERE a.attrelid = $1::regclass AND a.attname = ANY($2::text[]) ORDER BY array_position($2::text[], a.attname::text)`,
       [qualified(schema, table), key.map((c) => c.name)],
     );
-    return { kind: "key", columns: key.map((c, i) => ({ name: c.name, type: qualifiedTypes[i]?.t ?? c.type })) };
+    return { kind: "key", columns: key.map((c, i) => ({ name: c.name, type: qualifiedTypes[i]?.t ?? c.type })), touch };
   }
-  const { rows: info } = await client.query<{ touch: string | null }>(
-    `SELECT (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                AND a.attgenerated = '' ORDER BY a.attnum LIMIT 1) AS touch
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
-    [schema, table],
-  );
-  const touch = info[0]?.touch;
-  if (!touch) throw new UnderwayError("BACKFILL_ABORTED", `cannot backfill ${schema}.${table}: it has no column to rewrite`);
   return { kind: "ctid", touch };
 }
 
@@ -100,8 +102,11 @@ export async function splitKeyRanges(
   const upper = columns.map((_, i) => top[0]![`k${i}`]!);
   if (parts <= 1 || rowsTotal < 10_000) return [{ lower: null, upper }];
   const percent = Math.min(100, Math.max(0.01, (20_000 / rowsTotal) * 100));
+  // Only keys up to the maximum: rows inserted since are not the backfill's business.
   const { rows: sample } = await client.query<Record<string, string>>(
-    `SELECT ${select} FROM ${ref} TABLESAMPLE SYSTEM (${percent.toFixed(4)}) ORDER BY ${order}`,
+    `SELECT ${select} FROM ${ref} TABLESAMPLE SYSTEM (${percent.toFixed(4)})
+      WHERE (${order}) <= (${columns.map((c, i) => `$${i + 1}::${c.type}`).join(", ")}) ORDER BY ${order}`,
+    upper,
   );
   const bounds: Key[] = [];
   for (let i = 1; i < parts; i++) {
@@ -117,8 +122,6 @@ export async function splitKeyRanges(
     ranges.push({ lower, upper: bound });
     lower = bound;
   }
-  // A bound sampled from a row inserted after the maximum was read can sort above it; the
-  // ranges then only cover a few rows twice, which the trigger has made right already.
   ranges.push({ lower, upper });
   return ranges;
 }
@@ -132,26 +135,27 @@ export function keyBatchSql(
   schema: string,
   table: string,
   columns: { name: string; type: string }[],
+  touch: string,
   hasLower: boolean,
 ): string {
   const ref = qualified(schema, table);
   const keyList = identList(columns.map((c) => c.name));
-  const desc = columns.map((c) => `${ident(c.name)} DESC`).join(", ");
+  // Qualified, so ORDER BY sorts the key itself and not a same-named text output column.
+  const batchDesc = columns.map((c) => `batch.${ident(c.name)} DESC`).join(", ");
   const tuple = (offset: number) => `(${columns.map((c, i) => `$${offset + i}::${c.type}`).join(", ")})`;
   const n = columns.length;
   let where = `(${keyList}) <= ${tuple(1)}`;
   if (hasLower) where += ` AND (${keyList}) > ${tuple(n + 1)}`;
   const limit = `$${hasLower ? 2 * n + 1 : n + 1}::int`;
-  const first = ident(columns[0]!.name);
   return `WITH batch AS (
       SELECT ${keyList} FROM ${ref} WHERE ${where} ORDER BY ${keyList} LIMIT ${limit}
     ), touched AS (
-      UPDATE ${ref} AS t SET ${first} = t.${first} FROM batch
+      UPDATE ${ref} AS t SET ${ident(touch)} = t.${ident(touch)} FROM batch
        WHERE (${columns.map((c) => `t.${ident(c.name)}`).join(", ")}) = (${columns.map((c) => `batch.${ident(c.name)}`).join(", ")})
       RETURNING 1
     )
     SELECT (SELECT count(*) FROM touched)::int AS touched, (SELECT count(*) FROM batch)::int AS selected,
-           ${columns.map((c, i) => `(SELECT ${ident(c.name)}::text FROM batch ORDER BY ${desc} LIMIT 1) AS k${i}`).join(", ")}`;
+           (SELECT ARRAY[${columns.map((c) => `batch.${ident(c.name)}::text`).join(", ")}] FROM batch ORDER BY ${batchDesc} LIMIT 1) AS last`;
 }
 
 /** One batch over pages [from, to) of a table without a usable key. */

@@ -392,7 +392,7 @@ export function buildProgram(): Command {
   program
     .command("demo")
     .description("run a live breaking change (rename + type change) under load on an embedded PostgreSQL")
-    .option("--database-url <url>", "use this database instead of an embedded one (it must be empty)")
+    .option("--database-url <url>", "use this database instead of an embedded one (the demo keeps to its own schemas and removes them)")
     .option("--rows <n>", "rows in the demo table", "1000000")
     .option("--clients <n>", "concurrent clients per version", "4")
     .option("--json", "print the summary as JSON")

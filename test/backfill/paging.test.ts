@@ -62,6 +62,23 @@ describe("backfill paging", () => {
     expect(rows[0].n).toBe(6000);
   });
 
+  it("rewrites each row exactly once, across key boundaries that sort differently as text, even with an ALWAYS identity key", async () => {
+    await sql.query(`CREATE TABLE public.always (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, qty int NOT NULL, touches int NOT NULL DEFAULT 0)`);
+    await sql.query(`INSERT INTO public.always (qty) SELECT g FROM generate_series(1, 25000) g`);
+    // Counts how often each row is updated.
+    await sql.query(`CREATE FUNCTION public.count_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touches := OLD.touches + 1; RETURN NEW; END $$`);
+    await sql.query(`CREATE TRIGGER count_touch BEFORE UPDATE ON public.always FOR EACH ROW EXECUTE FUNCTION public.count_touch()`);
+    const migrator = new Migrator({ databaseUrl: db.url });
+    await migrator.start(
+      await migrationFile("01_always_bigint", [
+        { alter_column: { table: "always", column: "qty", type: "bigint", up: "qty::bigint", down: "qty::integer" } },
+      ]),
+    );
+    const { rows } = await sql.query(`SELECT min(touches) AS lo, max(touches) AS hi, count(*)::int AS n FROM public.always`);
+    expect(rows[0]).toEqual({ lo: 1, hi: 1, n: 25000 });
+    await migrator.rollback();
+  });
+
   it("terminates while rows are inserted as fast as one client can, and misses none", async () => {
     await sql.query(`CREATE TABLE public.events (id bigserial PRIMARY KEY, payload int NOT NULL)`);
     await sql.query(`INSERT INTO public.events (payload) SELECT g FROM generate_series(1, 60000) g`);
