@@ -7,7 +7,18 @@
  * await migrator.start(await loadMigrationFile("migrations/02_rename.yaml"));
  */
 export { Migrator, describePhase } from "./engine/migrator.js";
-export type { MigrationRecord, MigratorOptions, Phase, StartOptions } from "./engine/migrator.js";
+export type {
+  BackfillOptions,
+  CompleteOptions,
+  MigrationRecord,
+  MigratorOptions,
+  Phase,
+  ResumeOptions,
+  ResumeOutcome,
+  StartOptions,
+} from "./engine/migrator.js";
+export { verifyDualWrite } from "./verify/verify.js";
+export type { VerifyReport, VerifyTableReport, MismatchRange } from "./verify/verify.js";
 export type { MigrationEvent } from "./engine/step-runner.js";
 export type { MigrationPlan, Step, Action } from "./engine/step.js";
 export type { LockPolicy } from "./engine/lock-retry.js";

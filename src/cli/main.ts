@@ -9,6 +9,7 @@ import { redactUrl } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import { ProgressPrinter, formatSeconds } from "./output.js";
 import type { JobSummary } from "../backfill/job-store.js";
+import type { VerifyReport } from "../verify/verify.js";
 import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
 import { runDemo } from "../demo/demo.js";
 
@@ -111,6 +112,13 @@ function jobJson(j: JobSummary) {
     settings: j.settings,
     lastError: j.lastError,
   };
+}
+
+function verifySummary(report: VerifyReport): string {
+  const rows = report.tables.reduce((n, t) => n + t.rowsChecked, 0);
+  const bad = report.tables.reduce((n, t) => n + t.mismatches, 0);
+  const skipped = report.tables.reduce((n, t) => n + t.unverifiable.length, 0);
+  return `${rows.toLocaleString("en-US")} rows: ${bad} mismatching${skipped ? `, ${skipped} relation(s) not verifiable` : ""}`;
 }
 
 function migratorFor(options: GlobalOptions, printer: ProgressPrinter): Migrator {
@@ -291,10 +299,35 @@ export function buildProgram(): Command {
     }),
   );
 
-  connectionOptions(program.command("complete").description("complete the active migration (contract)")).action(
-    action(async (printer, options: GlobalOptions) => {
-      const record = await migratorFor(options, printer).complete();
+  connectionOptions(
+    program
+      .command("complete")
+      .description("complete the active migration (contract), after verifying old against new")
+      .option("--skip-verify", "contract without verifying first"),
+  ).action(
+    action(async (printer, options: GlobalOptions & { skipVerify?: boolean }) => {
+      const record = await migratorFor(options, printer).complete({
+        skipVerify: Boolean(options.skipVerify),
+        onVerified: (report) => printer.line(`verified ${verifySummary(report)}`),
+      });
       print(options, recordJson(record), `migration ${record.name} completed`);
+    }),
+  );
+
+  connectionOptions(
+    program.command("verify").description("check row by row that the active migration's old and new columns agree"),
+  ).action(
+    action(async (printer, options: GlobalOptions) => {
+      const { migration, report } = await migratorFor(options, printer).verify((p) =>
+        printer.onEvent({ type: "notice", message: `  verified ${p.rowsChecked.toLocaleString("en-US")} rows of ${p.table}` }),
+      );
+      const lines = report.tables.flatMap((t) => [
+        `${t.table}: ${t.rowsChecked.toLocaleString("en-US")} rows checked, ${t.mismatches} mismatching`,
+        ...t.ranges.map((r) => `  ${r.column}: keys ${r.from.join(",")}..${r.to.join(",")}: ${r.rows} row(s)`),
+        ...t.unverifiable.map((u) => `  ${u.column}: not verifiable: ${u.reason}`),
+      ]);
+      print(options, { migration, ...report }, `${migration}: ${report.ok ? "old and new agree" : "MISMATCH"}\n${lines.join("\n") || "nothing to verify"}`);
+      if (!report.ok) process.exitCode = 1;
     }),
   );
 

@@ -20,6 +20,8 @@ export interface DualWriteTable {
   newBindings: Binding[];
   up: Assignment[];
   down: Assignment[];
+  /** Columns kept in step both ways (original, copy): `up` fills `new`, `down` fills `old`. */
+  pairs: { old: string; new: string }[];
 }
 
 export interface Binding {

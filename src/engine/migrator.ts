@@ -16,6 +16,7 @@ import { initStateSchema, stateSchemaExists } from "./state-schema.js";
 import type { Action, MigrationPlan } from "./step.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
 import { columnDefaultRewrites } from "./probe.js";
+import { verifyDualWrite, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
 
 export type Phase = "started" | "backfilling" | "ready" | "completed" | "rolled_back";
 
@@ -66,8 +67,17 @@ export interface BackfillOptions {
 export interface StartOptions extends BackfillOptions {
   /** Complete right after start (for a migration no running application depends on). */
   complete?: boolean;
+  /** With `complete`: skip the verification before the contract. */
+  skipVerify?: boolean;
   /** Stop before the backfill; `resume` runs it and finishes the start phase. */
   backfill?: boolean;
+}
+
+export interface CompleteOptions {
+  /** Contract without checking old against new first. */
+  skipVerify?: boolean;
+  /** Receives the verification report before the contract begins. */
+  onVerified?: (report: VerifyReport) => void;
 }
 
 export interface ResumeOptions extends BackfillOptions {
@@ -152,7 +162,7 @@ export class Migrator {
       }
       return (await this.findRecord(client, file.name))!;
     });
-    if (options.complete && record.phase === "ready") return this.complete();
+    if (options.complete && record.phase === "ready") return this.complete({ skipVerify: options.skipVerify });
     return record;
   }
 
@@ -252,8 +262,11 @@ export class Migrator {
     }, { guarded: false });
   }
 
-  /** Contracts the active migration: the old version goes, the new one becomes the schema. */
-  async complete(): Promise<MigrationRecord> {
+  /**
+   * Contracts the active migration: the old version goes, the new one becomes the
+   * schema. Unless told to skip it, `verify` runs first and a mismatch stops it.
+   */
+  async complete(options: CompleteOptions = {}): Promise<MigrationRecord> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       if (active.running === "rollback") {
@@ -262,6 +275,11 @@ export class Migrator {
       if (active.phase !== "ready") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run start again to finish it before complete`);
       }
+      if (!options.skipVerify && active.completeDone === 0) {
+        const report = await verifyDualWrite(client, active.plan.dualWrite ?? []);
+        options.onVerified?.(report);
+        if (!report.ok) throw verifyFailure(active.name, report);
+      }
       await this.runAction(client, active, "complete");
       await client.query(
         `UPDATE ${this.table()} SET phase = 'completed', running = NULL, completed_at = now(), updated_at = now() WHERE schema = $1 AND name = $2`,
@@ -269,6 +287,17 @@ export class Migrator {
       );
       return (await this.findRecord(client, active.name))!;
     });
+  }
+
+  /** Checks the active migration's old and new representations row by row (see `verifyDualWrite`). */
+  async verify(onProgress?: (progress: VerifyProgress) => void): Promise<{ migration: string; report: VerifyReport }> {
+    return this.withClient(async (client) => {
+      const active = await this.requireActive(client);
+      if (active.phase !== "ready") {
+        throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; verify runs once start has finished`);
+      }
+      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], onProgress) };
+    }, { guarded: false });
   }
 
   /** Undoes the active migration from whatever point its start reached. */
@@ -483,6 +512,17 @@ export class Migrator {
       await client.end().catch(() => {});
     }
   }
+}
+
+function verifyFailure(migration: string, report: VerifyReport): UnderwayError {
+  const bad = report.tables.filter((t) => t.mismatches > 0);
+  const first = bad[0]!.ranges[0]!;
+  const total = bad.reduce((n, t) => n + t.mismatches, 0);
+  return new UnderwayError(
+    "CHECKSUM_MISMATCH",
+    `verify found ${total} row(s) of migration "${migration}" whose old and new values disagree (first: ${bad[0]!.table}.${first.column}, keys ${first.from.join(",")}..${first.to.join(",")}); nothing was contracted: run "underway verify" for details, or complete --skip-verify`,
+    { detail: bad.flatMap((t) => t.ranges.map((r) => `${t.table}.${r.column} keys ${r.from.join(",")}..${r.to.join(",")}: ${r.rows} row(s)`)).join("\n") },
+  );
 }
 
 export function describePhase(record: MigrationRecord): string {

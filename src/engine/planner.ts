@@ -105,6 +105,7 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
 
   // Dual-write triggers, one per changed table.
   const triggerSteps: Step[] = [];
+  const dualWrites: DualWriteTable[] = [];
   const dropTriggerSteps = new Map<string, Step>();
   for (const [physical, assignments] of ctx.dualWrite) {
     const before = beforeByPhysical.get(physical);
@@ -116,8 +117,10 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
       oldBindings: before.columns.map((c) => ({ name: c.name, physical: c.physical })),
       newBindings: (after?.columns ?? []).map((c) => ({ name: c.name, physical: c.physical })),
       up: assignments.up,
-      down: assignments.down,
+      down: assignments.down.map((a) => ("sameAs" in a ? { target: a.target, expression: ident(a.sameAs.name) } : a)),
+      pairs: assignments.pairs,
     };
+    dualWrites.push(spec);
     const ref = qualified(ctx.schema, physical);
     triggerSteps.push({
       kind: "ddl",
@@ -243,7 +246,7 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
     const index = startIndex.get(startStep);
     if (index !== undefined) rollbackStep.onlyIfStarted = index;
   }
-  return { start, complete, rollback, backfillTables: [...ctx.backfill] };
+  return { start, complete, rollback, backfillTables: [...ctx.backfill], dualWrite: dualWrites };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { VersionMapping } from "./version-schema.js";
+import type { DualWriteTable } from "./dual-write.js";
 
 /**
  * A phase is a list of steps, stored with the migration when it starts so that a
@@ -48,6 +49,8 @@ export interface MigrationPlan {
   rollback: Step[];
   /** Physical tables that need a backfill, for status and the backfill job. */
   backfillTables: string[];
+  /** What the dual-write triggers do, per table; `verify` checks the same relations. */
+  dualWrite: DualWriteTable[];
 }
 
 export type Action = "start" | "complete" | "rollback";

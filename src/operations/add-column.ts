@@ -3,7 +3,7 @@ import type { AddColumnOperation } from "../migration/schema.js";
 import type { ColumnModel } from "../engine/schema-model.js";
 import { checkExpression, commentStatement, inlineColumnDefinition, isNullable, referencesClause } from "./column-definition.js";
 import {
-  addDualWrite,
+  addUp,
   invalid,
   objectName,
   requireTable,
@@ -101,7 +101,7 @@ export async function planAddColumn(ctx: PlanContext, op: AddColumnOperation): P
     uniqueViaConcurrentIndex(ctx, table, [column.name], truncateBytes(`${table.physical}_${column.name}_key`, 63));
   }
   if (op.up !== undefined || volatileDefault) {
-    addDualWrite(ctx, table, "up", { target: column.name, expression: op.up ?? column.default! });
+    addUp(ctx, table, { target: column.name, expression: op.up ?? column.default! });
     ctx.backfill.add(table.physical);
   }
   table.columns.push(model);

@@ -1,5 +1,5 @@
 import type { DropColumnOperation } from "../migration/schema.js";
-import { addDualWrite, invalid, requireColumn, requireTable, type PlanContext } from "./plan-context.js";
+import { addDown, invalid, requireColumn, requireTable, type PlanContext } from "./plan-context.js";
 
 /**
  * drop_column: hidden from the new version at start, dropped at complete. While both
@@ -13,6 +13,6 @@ export async function planDropColumn(ctx: PlanContext, op: DropColumnOperation):
   }
   table.columns = table.columns.filter((c) => c !== column);
   if (op.down !== undefined && !table.createdHere) {
-    addDualWrite(ctx, table, "down", { target: column.physical, expression: op.down });
+    addDown(ctx, table, { target: column.physical, expression: op.down });
   }
 }

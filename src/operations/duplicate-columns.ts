@@ -4,8 +4,11 @@ import { renameIdentifiers } from "../engine/sql-expression.js";
 import { commentStatement } from "./column-definition.js";
 import { notNullViaCheck, constraintNotValid } from "./constraint-steps.js";
 import {
-  addDualWrite,
+  addDown,
+  addPair,
+  addUp,
   attach,
+  beforeTable,
   invalid,
   objectName,
   tableRef,
@@ -56,6 +59,7 @@ export function duplicateColumns(
     renames.set(spec.column.physical, tempColumnName(table, spec.column.name));
   }
   const renameMap = Object.fromEntries(renames);
+  const before = beforeTable(ctx, table);
 
   for (const spec of specs) {
     const column = spec.column;
@@ -76,11 +80,13 @@ export function duplicateColumns(
     const nullable = spec.nullable ?? column.nullable;
     if (!nullable) notNullViaCheck(ctx, table, copy);
 
-    // Without up/down the value is carried over as it is (with an assignment cast). The
-    // defaults name the physical columns through NEW, so a rename later in the same
-    // migration cannot break them.
-    addDualWrite(ctx, table, "up", { target: copy, expression: spec.up ?? `NEW.${ident(column.physical)}` });
-    addDualWrite(ctx, table, "down", { target: column.physical, expression: spec.down ?? `NEW.${ident(copy)}` });
+    // Without up/down the value is carried over as it is (with an assignment cast): up
+    // names the column as the old version does, down as the new version will once every
+    // operation has run.
+    const oldName = before?.columns.find((c) => c.physical === column.physical)?.name;
+    addUp(ctx, table, { target: copy, expression: spec.up ?? (oldName === undefined ? `NEW.${ident(column.physical)}` : ident(oldName)) });
+    addDown(ctx, table, spec.down === undefined ? { target: column.physical, sameAs: column } : { target: column.physical, expression: spec.down });
+    addPair(ctx, table, { old: column.physical, new: copy });
 
     column.physical = copy;
     column.type = type;

@@ -36,7 +36,7 @@ export interface PlanContext {
   probe: Probe;
   stages: Stages;
   /** Dual-write assignments per physical table. */
-  dualWrite: Map<string, { up: Assignment[]; down: Assignment[] }>;
+  dualWrite: Map<string, PendingDualWrite>;
   /** Physical tables whose existing rows must be rewritten. */
   backfill: Set<string>;
   /** Physical tables the new version does not see. */
@@ -45,6 +45,20 @@ export interface PlanContext {
   path: string;
   /** The migration file, for messages. */
   file: string;
+}
+
+/**
+ * A dual-write assignment whose expression may wait for the end of planning: `sameAs`
+ * stands for "the value of this column of the new version", named as the column is
+ * named once every operation has run (a later rename_column changes it).
+ */
+export type PendingAssignment = Assignment | { target: string; sameAs: ColumnModel };
+
+export interface PendingDualWrite {
+  up: Assignment[];
+  down: PendingAssignment[];
+  /** Columns kept in step in both directions (original, copy), for `verify`. */
+  pairs: { old: string; new: string }[];
 }
 
 export interface Probe {
@@ -120,10 +134,24 @@ export function toPhysical(table: TableModel, expression: string): string {
   return renameIdentifiersImpl(expression, renames);
 }
 
-export function addDualWrite(ctx: PlanContext, table: TableModel, direction: "up" | "down", assignment: Assignment): void {
-  const entry = ctx.dualWrite.get(table.physical) ?? { up: [], down: [] };
-  entry[direction].push(assignment);
+function dualWriteOf(ctx: PlanContext, table: TableModel): PendingDualWrite {
+  const entry = ctx.dualWrite.get(table.physical) ?? { up: [], down: [], pairs: [] };
   ctx.dualWrite.set(table.physical, entry);
+  return entry;
+}
+
+/** old -> new: evaluated with the old version's column names, for writes that are not the new version's. */
+export function addUp(ctx: PlanContext, table: TableModel, assignment: Assignment): void {
+  dualWriteOf(ctx, table).up.push(assignment);
+}
+
+/** new -> old: evaluated with the new version's column names, for the new version's writes. */
+export function addDown(ctx: PlanContext, table: TableModel, assignment: PendingAssignment): void {
+  dualWriteOf(ctx, table).down.push(assignment);
+}
+
+export function addPair(ctx: PlanContext, table: TableModel, pair: { old: string; new: string }): void {
+  dualWriteOf(ctx, table).pairs.push(pair);
 }
 
 /**
