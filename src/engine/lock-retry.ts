@@ -61,23 +61,18 @@ export async function inLockedTransaction<T>(
   attempt: (client: Client) => Promise<T>,
   onRetry?: RetryListener,
 ): Promise<T> {
-  for (let n = 1; ; n++) {
+  return retryingLockConflicts(client, policy, what, onRetry, async () => {
     await client.query("BEGIN");
     try {
-      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(policy.lockTimeoutMs))}`);
+      await client.query(`SET LOCAL lock_timeout = ${timeoutOf(policy)}`);
       const result = await attempt(client);
       await client.query("COMMIT");
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {});
-      if (!isLockConflict(error)) throw error;
-      const blockers = await findBlockers(client, what.tables ?? []);
-      if (n >= policy.maxAttempts) throw lockTimeoutError(what.description, n, blockers, error);
-      const delayMs = backoffDelay(policy, n);
-      onRetry?.({ attempt: n, delayMs, blockers });
-      await sleep(delayMs);
+      throw error;
     }
-  }
+  });
 }
 
 /**
@@ -91,10 +86,31 @@ export async function withLockRetry<T>(
   run: (client: Client) => Promise<T>,
   onRetry?: RetryListener,
 ): Promise<T> {
-  for (let n = 1; ; n++) {
-    await client.query(`SET lock_timeout = ${Math.max(1, Math.floor(policy.lockTimeoutMs))}`);
+  return retryingLockConflicts(client, policy, what, onRetry, async () => {
+    await client.query(`SET lock_timeout = ${timeoutOf(policy)}`);
     try {
       return await run(client);
+    } finally {
+      await client.query("RESET lock_timeout").catch(() => {});
+    }
+  });
+}
+
+function timeoutOf(policy: LockPolicy): number {
+  return Math.max(1, Math.floor(policy.lockTimeoutMs));
+}
+
+/** One attempt after another while they fail on a lock conflict, naming the blockers at the end. */
+async function retryingLockConflicts<T>(
+  client: Client,
+  policy: LockPolicy,
+  what: { description: string; tables?: string[] },
+  onRetry: RetryListener | undefined,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
     } catch (error) {
       if (!isLockConflict(error)) throw error;
       const blockers = await findBlockers(client, what.tables ?? []);
@@ -102,8 +118,6 @@ export async function withLockRetry<T>(
       const delayMs = backoffDelay(policy, n);
       onRetry?.({ attempt: n, delayMs, blockers });
       await sleep(delayMs);
-    } finally {
-      await client.query("RESET lock_timeout").catch(() => {});
     }
   }
 }

@@ -8,6 +8,7 @@ import { CLI, runUntil } from "../support/cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { migrationFile } from "../support/migrations.js";
 import { Writer } from "../support/workload.js";
+import { accountsTable } from "../support/accounts.js";
 
 const run = promisify(execFile);
 const ROWS = 100_000;
@@ -38,30 +39,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
   }
 }
 
-async function accounts(db: FreshDatabase): Promise<pg.Client> {
-  await new Migrator({ databaseUrl: db.url }).start(
-    await migrationFile("01_accounts", [
-      {
-        create_table: {
-          name: "accounts",
-          columns: [
-            { name: "id", type: "bigserial", pk: true },
-            { name: "owner", type: "text" },
-            { name: "balance", type: "integer" },
-          ],
-        },
-      },
-    ]),
-    { complete: true },
-  );
-  const client = new pg.Client({ connectionString: db.url });
-  client.on("error", () => {});
-  await client.connect();
-  await client.query(`INSERT INTO accounts (owner, balance) SELECT 'owner ' || g, g % 1000 FROM generate_series(1, ${ROWS}) g`);
-  await client.query(`ANALYZE accounts`);
-  return client;
-}
-
 const widen = () =>
   migrationFile("02_widen", [
     { alter_column: { table: "accounts", column: "balance", type: "bigint", up: "balance::bigint * 3", down: "(balance / 3)::integer" } },
@@ -77,7 +54,7 @@ describe("the backfill job", () => {
   let sql: pg.Client;
   beforeAll(async () => {
     db = await freshDatabase("jobs");
-    sql = await accounts(db);
+    sql = await accountsTable(db, ROWS);
   });
   afterAll(async () => {
     await sql?.end();

@@ -3,13 +3,8 @@ import pg from "pg";
 import { Migrator } from "../../src/engine/migrator.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { migrationFile } from "../support/migrations.js";
+import { connectedClient } from "../support/accounts.js";
 
-async function client(url: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url });
-  c.on("error", () => {});
-  await c.connect();
-  return c;
-}
 
 /**
  * The backfill pages by primary key (composite too), by a unique NOT NULL index when
@@ -21,7 +16,7 @@ describe("backfill paging", () => {
   let sql: pg.Client;
   beforeAll(async () => {
     db = await freshDatabase("paging");
-    sql = await client(db.url);
+    sql = await connectedClient(db.url);
     await sql.query(`CREATE SCHEMA shop`);
     await sql.query(`CREATE TYPE shop.size AS ENUM ('s', 'm', 'l')`);
     await sql.query(`CREATE TABLE shop.composite (a int, b int, size shop.size NOT NULL DEFAULT 's', qty int NOT NULL, PRIMARY KEY (a, b))`);
@@ -82,7 +77,7 @@ describe("backfill paging", () => {
   it("terminates while rows are inserted as fast as one client can, and misses none", async () => {
     await sql.query(`CREATE TABLE public.events (id bigserial PRIMARY KEY, payload int NOT NULL)`);
     await sql.query(`INSERT INTO public.events (payload) SELECT g FROM generate_series(1, 60000) g`);
-    const inserter = await client(db.url);
+    const inserter = await connectedClient(db.url);
     let inserting = true;
     let inserted = 0;
     const loop = (async () => {

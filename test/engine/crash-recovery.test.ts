@@ -6,31 +6,9 @@ import { migrationFile } from "../support/migrations.js";
 import { runUntil } from "../support/cli.js";
 import { schemaSnapshot } from "../support/schema-snapshot.js";
 import { Writer } from "../support/workload.js";
+import { accountsTable } from "../support/accounts.js";
 
 const ROWS = 30_000;
-
-async function accountsTable(db: FreshDatabase): Promise<pg.Client> {
-  await new Migrator({ databaseUrl: db.url }).start(
-    await migrationFile("01_accounts", [
-      {
-        create_table: {
-          name: "accounts",
-          columns: [
-            { name: "id", type: "bigserial", pk: true },
-            { name: "owner", type: "text" },
-            { name: "balance", type: "integer" },
-          ],
-        },
-      },
-    ]),
-    { complete: true },
-  );
-  const client = new pg.Client({ connectionString: db.url });
-  client.on("error", () => {});
-  await client.connect();
-  await client.query(`INSERT INTO accounts (owner, balance) SELECT 'owner ' || g, g % 1000 FROM generate_series(1, ${ROWS}) g`);
-  return client;
-}
 
 /**
  * kill -9 of `underway start` and `underway complete` at every step (and in the middle
@@ -43,7 +21,7 @@ describe("kill -9 during start and complete", () => {
   let sql: pg.Client;
   beforeAll(async () => {
     db = await freshDatabase("crash");
-    sql = await accountsTable(db);
+    sql = await accountsTable(db, ROWS);
   });
   afterAll(async () => {
     await sql?.end();

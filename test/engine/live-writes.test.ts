@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
 import { Migrator } from "../../src/engine/migrator.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { migrationFile } from "../support/migrations.js";
 import { Writer } from "../support/workload.js";
+import { accountsTable } from "../support/accounts.js";
 
 const ROWS = 20_000;
 
@@ -23,24 +23,7 @@ describe("a type change under continuous writes from both versions", () => {
 
   it("loses nothing and fails nothing from start to complete", async () => {
     const migrator = new Migrator({ databaseUrl: db.url });
-    await migrator.start(
-      await migrationFile("01_accounts", [
-        {
-          create_table: {
-            name: "accounts",
-            columns: [
-              { name: "id", type: "bigserial", pk: true },
-              { name: "owner", type: "text" },
-              { name: "balance", type: "integer" },
-            ],
-          },
-        },
-      ]),
-      { complete: true },
-    );
-    const setup = new pg.Client({ connectionString: db.url });
-    await setup.connect();
-    await setup.query(`INSERT INTO accounts (owner, balance) SELECT 'owner ' || g, 1000 FROM generate_series(1, ${ROWS}) g`);
+    const setup = await accountsTable(db, ROWS, "1000");
     const initial = BigInt((await setup.query(`SELECT sum(balance)::text AS s FROM accounts`)).rows[0].s);
 
     // Old clients: the previous version schema, and one on the raw table.

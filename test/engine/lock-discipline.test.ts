@@ -1,16 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import pg from "pg";
 import { Migrator } from "../../src/engine/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { migrationFile } from "../support/migrations.js";
+import { connectedClient } from "../support/accounts.js";
 
-async function client(url: string): Promise<pg.Client> {
-  const c = new pg.Client({ connectionString: url });
-  c.on("error", () => {});
-  await c.connect();
-  return c;
-}
 
 /**
  * A long transaction holds a lock on the table: underway's DDL gives up after
@@ -22,7 +16,7 @@ describe("lock discipline", () => {
   let db: FreshDatabase;
   beforeAll(async () => {
     db = await freshDatabase("locks");
-    const c = await client(db.url);
+    const c = await connectedClient(db.url);
     await c.query(`CREATE TABLE orders (id bigint PRIMARY KEY, total integer NOT NULL)`);
     await c.query(`INSERT INTO orders SELECT g, g FROM generate_series(1, 100) g`);
     await c.end();
@@ -32,7 +26,7 @@ describe("lock discipline", () => {
   });
 
   it("retries, lets application queries through meanwhile, and names the blocker when it gives up", async () => {
-    const blocker = await client(db.url);
+    const blocker = await connectedClient(db.url);
     const blockerPid = (await blocker.query(`SELECT pg_backend_pid() AS pid`)).rows[0].pid;
     await blocker.query(`BEGIN`);
     await blocker.query(`SELECT count(*) FROM orders /* the long report */`);
@@ -53,7 +47,7 @@ describe("lock discipline", () => {
       (error: unknown) => error,
     );
     // While underway keeps trying, the application still gets its writes through.
-    const app = await client(db.url);
+    const app = await connectedClient(db.url);
     let appWrites = 0;
     for (let i = 0; i < 5; i++) {
       await app.query(`UPDATE orders SET total = total + 1 WHERE id = $1`, [i + 1]);
