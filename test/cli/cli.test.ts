@@ -48,7 +48,7 @@ function escape(text: string): string {
 describe("arguments", () => {
   it("--help and --version exit 0; --version is the package's version", async () => {
     const help = expectSuccess(await underway(["--help"]));
-    const commands = ["init", "new", "start", "resume", "jobs", "pause", "cancel", "throttle", "complete", "rollback", "status", "latest", "migrate", "plan", "demo"];
+    const commands = ["init", "new", "start", "resume", "jobs", "pause", "cancel", "throttle", "verify", "complete", "rollback", "status", "latest", "migrate", "plan", "demo"];
     for (const command of commands) {
       expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
     }
@@ -344,6 +344,15 @@ describe("start, status, latest, complete and rollback", () => {
     expect(await schemaSnapshot(db.url)).toEqual(before);
   });
 
+  it("verify checks old against new and finds them equal", async () => {
+    const verify = json<{ migration: string; ok: boolean; tables: { table: string; mismatches: number }[] }>(
+      expectSuccess(await underway(["verify", "--json"], { env })),
+    );
+    expect(verify.migration).toBe("02_add_note");
+    expect(verify.ok).toBe(true);
+    for (const table of verify.tables) expect(table.mismatches, table.table).toBe(0);
+  });
+
   it("complete contracts it, and status shows it completed", async () => {
     const complete = json(expectSuccess(await underway(["complete", "--json"], { env })));
     expect(complete).toMatchObject({ name: "02_add_note", phase: "completed" });
@@ -357,9 +366,10 @@ describe("start, status, latest, complete and rollback", () => {
     expect(row?.note).toBe("about ink");
   });
 
-  it("complete and rollback with nothing active fail (1)", async () => {
+  it("complete, rollback and verify with nothing active fail (1)", async () => {
     expectFailure(await underway(["rollback"], { env }), 1, /no migration is active in schema "public"/);
     expectFailure(await underway(["complete"], { env }), 1, /no migration is active in schema "public"/);
+    expectFailure(await underway(["verify"], { env }), 1, /no migration is active in schema "public"/);
   });
 
   it("start of a completed migration is refused (1)", async () => {
