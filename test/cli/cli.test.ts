@@ -628,22 +628,24 @@ describe("migration guard", () => {
   it("a second process is refused (1) with a message naming the holder, and gets through once it lets go", async () => {
     const dir = await scratchDir();
     const path = await writeMigration(dir, "01_items.yaml", ITEMS);
+    // The guard's key is a fixed class id ("undw") and hashtext('<state schema>.<schema>'). A
+    // state schema of its own keeps this key apart from the guards other test files hold meanwhile.
     const env = { DATABASE_URL: db.url };
-    expectSuccess(await underway(["init"], { env }));
-    // The guard's key: a fixed class id ("undw") and hashtext('<state schema>.<schema>').
-    await holder.query("SELECT pg_advisory_lock(x'756e6477'::int, hashtext('underway.public'))");
+    const args = ["--state-schema", "underway_guard"];
+    expectSuccess(await underway(["init", ...args], { env }));
+    await holder.query("SELECT pg_advisory_lock(x'756e6477'::int, hashtext('underway_guard.public'))");
     const [{ pid } = { pid: 0 }] = (await holder.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows;
 
-    const before = await schemaSnapshot(db.url);
+    const before = await schemaSnapshot(db.url, "public", "underway_guard");
     expectFailure(
-      await underway(["start", path], { env }),
+      await underway(["start", path, ...args], { env }),
       1,
       new RegExp(`another underway process is working on schema "public" \\(pid ${pid}, cli-test-holder, connected since `),
     );
-    expect(await schemaSnapshot(db.url)).toEqual(before);
-    expect(await migrationRows(db.url)).toEqual([]);
+    expect(await schemaSnapshot(db.url, "public", "underway_guard")).toEqual(before);
+    expect(await migrationRows(db.url, "underway_guard")).toEqual([]);
 
-    await holder.query("SELECT pg_advisory_unlock(x'756e6477'::int, hashtext('underway.public'))");
-    expectSuccess(await underway(["start", path], { env }));
+    await holder.query("SELECT pg_advisory_unlock(x'756e6477'::int, hashtext('underway_guard.public'))");
+    expectSuccess(await underway(["start", path, ...args], { env }));
   });
 });
