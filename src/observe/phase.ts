@@ -1,0 +1,36 @@
+import type { Action } from "../engine/step.js";
+import type { Phase } from "../engine/migrator.js";
+
+/**
+ * Where a migration is, as metrics, logs and the dashboard tell it: the stored phase,
+ * except while `complete` or `rollback` runs, which the stored phase alone does not show
+ * (a migration being contracted is still `ready` until its last step).
+ */
+export type ObservedPhase = "started" | "backfilling" | "ready" | "completing" | "completed" | "rolling_back" | "rolled_back";
+
+export const OBSERVED_PHASES: readonly ObservedPhase[] = [
+  "started",
+  "backfilling",
+  "ready",
+  "completing",
+  "completed",
+  "rolling_back",
+  "rolled_back",
+];
+
+/**
+ * The observed phase of a stored migration.
+ *
+ * @example
+ * observedPhase({ phase: "ready", running: "complete" }); // "completing"
+ */
+export function observedPhase(record: { phase: Phase; running: Action | null }): ObservedPhase {
+  if (record.running === "complete") return "completing";
+  if (record.running === "rollback") return "rolling_back";
+  return record.phase;
+}
+
+/** The phase a running step of `action` puts the migration in. */
+export function phaseOfAction(action: Action): ObservedPhase {
+  return action === "start" ? "started" : action === "complete" ? "completing" : "rolling_back";
+}
