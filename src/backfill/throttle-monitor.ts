@@ -28,6 +28,10 @@ export class ThrottleMonitor {
   private lastSlow = 0;
   private slowHolding: ThrottleReason | null = null;
   private stopped = false;
+  private readonly walSamples: { bytes: number; at: number }[] = [];
+  /** WAL written per second, smoothed, for the headroom below the lag limit. */
+  private walRate = 0;
+  private heldForLag = false;
 
   constructor(
     private readonly client: Client,
@@ -61,28 +65,40 @@ export class ThrottleMonitor {
     await this.running;
   }
 
-  /** Measures once; exposed so tests and the first batch need not wait for the timer. */
+  /**
+   * Measures once; exposed so tests and the first batch need not wait for the timer.
+   * Replica lag is read on every tick while a lag limit is set, since a fast backfill
+   * writes tens of MB of WAL a second; heartbeats and the throttle query once a second.
+   */
   async poll(): Promise<ThrottleReading> {
     const settings = this.settings();
     const now = Date.now();
+    const lagLimited = settings.maxLagBytes !== null || settings.maxLagSeconds !== null;
+    let slow = this.slowHolding;
     if (now - this.lastSlow >= 1000) {
       this.lastSlow = now;
-      this.slowHolding = await this.pollSlow(settings);
+      await this.heartbeat();
+      slow = this.slowHolding = await this.throttleQuery(settings);
+      if (!lagLimited) await this.replicaLag(settings);
     }
-    let holding = this.slowHolding;
+    let holding: ThrottleReason | null = lagLimited ? await this.replicaLag(settings) : null;
+    holding ??= slow;
     if (!holding && settings.lockWait && (await this.someoneWaits())) holding = "lock-wait";
     this.reading = { ...this.reading, holding };
     return this.reading;
   }
 
-  private async pollSlow(settings: BackfillSettings): Promise<ThrottleReason | null> {
+  private async heartbeat(): Promise<void> {
     const heartbeat = qualified(this.stateSchema, "heartbeat");
-    await this.client.query(
-      `INSERT INTO ${heartbeat} (ts, lsn) VALUES (now(), pg_current_wal_lsn()) ON CONFLICT DO NOTHING`,
-    );
+    await this.client.query(`INSERT INTO ${heartbeat} (ts, lsn) VALUES (now(), pg_current_wal_lsn()) ON CONFLICT DO NOTHING`);
     await this.client.query(`DELETE FROM ${heartbeat} WHERE ts < now() - interval '1 hour'`);
-    const { rows } = await this.client.query<{ replicas: number; bytes: number | null; seconds: number | null; hidden: boolean }>(
-      `SELECT count(*)::int AS replicas,
+  }
+
+  /** Reads replica lag (for the reading and the report) and says whether it is over the limit. */
+  private async replicaLag(settings: BackfillSettings): Promise<ThrottleReason | null> {
+    const heartbeat = qualified(this.stateSchema, "heartbeat");
+    const { rows } = await this.client.query<{ replicas: number; bytes: number | null; seconds: number | null; hidden: boolean; wal: number }>(
+      `SELECT count(*)::int AS replicas, pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS wal,
               max(pg_wal_lsn_diff(pg_current_wal_lsn(), r.replay_lsn))::float8 AS bytes,
               max(extract(epoch FROM now() - coalesce(
                     (SELECT max(h.ts) FROM ${heartbeat} h WHERE h.lsn <= r.replay_lsn),
@@ -102,8 +118,25 @@ export class ThrottleMonitor {
       lagSeconds: r.seconds === null ? null : Math.max(0, r.seconds),
       warning,
     };
-    if (settings.maxLagBytes !== null && r.bytes !== null && r.bytes > settings.maxLagBytes) return "replica-lag";
-    if (settings.maxLagSeconds !== null && r.seconds !== null && r.seconds > settings.maxLagSeconds) return "replica-lag";
+    // Hold a little before the limit: the WAL the batches in flight and the next poll
+    // interval will write, at the rate measured between polls. The rate is kept from
+    // before a hold: while held the backfill writes nothing, and a rate decaying to zero
+    // would release it at once, only to hold again a batch later.
+    // The rate is taken over a window of at least a second, as batches write in bursts;
+    // the headroom never exceeds a quarter of the limit.
+    const now = Date.now();
+    this.walSamples.push({ bytes: r.wal, at: now });
+    while (this.walSamples.length > 2 && now - this.walSamples[1]!.at >= 1000) this.walSamples.shift();
+    const oldest = this.walSamples[0]!;
+    if (!this.heldForLag && now - oldest.at >= 1000) this.walRate = ((r.wal - oldest.bytes) * 1000) / (now - oldest.at);
+    const headroom = Math.min(this.walRate * 0.5, (settings.maxLagBytes ?? 0) / 4);
+    this.heldForLag =
+      (settings.maxLagBytes !== null && r.bytes !== null && r.bytes + headroom > settings.maxLagBytes) ||
+      (settings.maxLagSeconds !== null && r.seconds !== null && r.seconds > settings.maxLagSeconds);
+    return this.heldForLag ? "replica-lag" : null;
+  }
+
+  private async throttleQuery(settings: BackfillSettings): Promise<ThrottleReason | null> {
     if (settings.throttleQuery) {
       await this.client.query("SET statement_timeout = '2s'");
       try {

@@ -64,8 +64,9 @@ describe("the backfill job", () => {
   it("survives kill -9 mid-backfill: status shows the saved progress, resume goes on from it, nothing is lost", async () => {
     const file = await widen();
     const writer = new Writer(db.url, "public_01_accounts", ROWS);
-    await writer.start();
+    // Read before the writer starts: what it commits from then on is its delta.
     const initial = BigInt((await sql.query(`SELECT sum(balance)::text AS s FROM accounts`)).rows[0].s);
+    await writer.start();
     const killed = await runUntil(
       ["start", file.path, "--database-url", db.url, "--max-rate", "20000", "--lease", "2s"],
       /backfill accounts: [1-9][\d,]*\/[\s\S]*backfill accounts: /,

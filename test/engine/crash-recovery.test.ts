@@ -37,8 +37,9 @@ describe("kill -9 during start and complete", () => {
     const steps = (await migrator.plan(file)).start.length;
     const before = await schemaSnapshot(db.url);
     const writer = new Writer(db.url, "public_01_accounts", ROWS);
-    await writer.start();
+    // Read before the writer starts: what it commits from then on is its delta.
     const initial = BigInt((await sql.query(`SELECT sum(balance)::text AS s FROM accounts`)).rows[0].s);
+    await writer.start();
 
     const points = [...Array.from({ length: steps }, (_, k) => new RegExp(`start ${k + 1}/${steps}:`)), /backfill accounts: /];
     let killedCount = 0;
