@@ -1,0 +1,341 @@
+/**
+ * Every statement other than ALTER TABLE: indexes, rewrites (VACUUM FULL, CLUSTER),
+ * explicit locks, renames and drops, transaction control, settings, and the data changes
+ * that hold a DDL lock. `checkStatement` is the entry point for one statement.
+ */
+import type { DropStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from "libpg-query";
+
+import { dottedName, functionsCalled, kindOf, nodeAs, relationName, stringValue } from "../ast.js";
+import type { LintContext } from "../lint-context.js";
+import { RULES } from "../rules.js";
+import { checkAlterTable, unsupported } from "./alter-table.js";
+
+const LOCK_MODES = [
+  "",
+  "ACCESS SHARE",
+  "ROW SHARE",
+  "ROW EXCLUSIVE",
+  "SHARE UPDATE EXCLUSIVE",
+  "SHARE",
+  "SHARE ROW EXCLUSIVE",
+  "EXCLUSIVE",
+  "ACCESS EXCLUSIVE",
+];
+/** SHARE (5) and stronger conflict with ROW EXCLUSIVE, the lock every write takes. */
+const BLOCKS_WRITES = 5;
+
+const ADVISORY_LOCKS = new Set([
+  "pg_advisory_lock",
+  "pg_advisory_xact_lock",
+  "pg_try_advisory_lock",
+  "pg_try_advisory_xact_lock",
+  "pg_advisory_lock_shared",
+  "pg_advisory_xact_lock_shared",
+  "pg_try_advisory_lock_shared",
+  "pg_try_advisory_xact_lock_shared",
+]);
+
+function hasOption(options: Node[] | undefined, name: string): boolean {
+  return (options ?? []).some((o) => {
+    const def = nodeAs(o, "DefElem");
+    if (def?.defname !== name) return false;
+    // `(FULL false)` turns it off; a bare option or any other value turns it on.
+    const arg = def.arg;
+    if (arg === undefined) return true;
+    const text = stringValue(arg) ?? nodeAs(arg, "Boolean")?.boolval;
+    return !(text === false || text === undefined || text === "false" || text === "off" || text === "0");
+  });
+}
+
+function createIndex(ctx: LintContext, stmt: IndexStmt): void {
+  const table = relationName(stmt.relation);
+  if (stmt.nulls_not_distinct && ctx.target.engine === "postgres" && ctx.target.major < 15) {
+    unsupported(ctx, "NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target");
+  }
+  if (stmt.concurrent) {
+    if (ctx.inTransaction) {
+      ctx.report("concurrently-in-transaction", { statement: "CREATE INDEX" }, {
+        message: `CREATE INDEX CONCURRENTLY ${stmt.idxname ?? ""} inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
+        hint: RULES["concurrently-in-transaction"].alternative,
+      });
+    }
+    return;
+  }
+  if (ctx.isNewTable(stmt.relation)) {
+    ctx.createIndex(stmt.idxname);
+    return;
+  }
+  ctx.takesStrongLock(table);
+  ctx.ddlInTransaction("CREATE INDEX");
+  ctx.report("require-concurrent-index-creation", { table, index: stmt.idxname }, {
+    message: `CREATE ${stmt.unique ? "UNIQUE " : ""}INDEX ${stmt.idxname ?? ""} on "${table}" without CONCURRENTLY: ${RULES["require-concurrent-index-creation"].lock}`.replace("  ", " "),
+    hint: RULES["require-concurrent-index-creation"].alternative,
+  });
+}
+
+function drop(ctx: LintContext, stmt: DropStmt): void {
+  const names = (stmt.objects ?? []).map((o) => dottedName(nodeAs(o, "List")?.items));
+  if (stmt.removeType === "OBJECT_INDEX") {
+    if (stmt.concurrent) {
+      if (ctx.inTransaction) {
+        ctx.report("concurrently-in-transaction", { statement: "DROP INDEX" }, {
+          message: `DROP INDEX CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
+          hint: RULES["concurrently-in-transaction"].alternative,
+        });
+      }
+      return;
+    }
+    for (const index of names.filter((n) => !ctx.isNewIndex(n))) {
+      ctx.takesStrongLock(`table of ${index}`);
+      ctx.report("require-concurrent-index-deletion", { index }, {
+        message: `DROP INDEX ${index} without CONCURRENTLY: ${RULES["require-concurrent-index-deletion"].lock}`,
+        hint: RULES["require-concurrent-index-deletion"].alternative,
+      });
+    }
+    return;
+  }
+  if (stmt.removeType === "OBJECT_TABLE") {
+    ctx.ddlInTransaction("DROP TABLE");
+    for (const table of names) {
+      const relname = table.split(".").pop()!;
+      if (ctx.isNewTable({ relname })) continue;
+      ctx.takesStrongLock(table);
+      ctx.report("drop-table", { table }, {
+        message: `dropping table "${table}": ${RULES["drop-table"].lock}`,
+        hint: RULES["drop-table"].alternative,
+      });
+    }
+  }
+}
+
+function rename(ctx: LintContext, stmt: RenameStmt): void {
+  const table = relationName(stmt.relation);
+  const isNew = ctx.isNewTable(stmt.relation);
+  if (stmt.renameType === "OBJECT_COLUMN" && (stmt.relationType === "OBJECT_TABLE" || stmt.relationType === undefined)) {
+    ctx.ddlInTransaction("ALTER TABLE ... RENAME COLUMN");
+    if (isNew) return;
+    ctx.takesStrongLock(table);
+    ctx.report("rename-column", { table, columnName: stmt.subname ?? "?", to: stmt.newname ?? "?" }, {
+      message: `renaming "${table}"."${stmt.subname ?? ""}" to "${stmt.newname ?? ""}": ${RULES["rename-column"].lock}`,
+      hint: RULES["rename-column"].alternative,
+    });
+  } else if (stmt.renameType === "OBJECT_TABLE") {
+    ctx.ddlInTransaction("ALTER TABLE ... RENAME TO");
+    if (isNew) {
+      ctx.renameTable(stmt.relation, stmt.newname);
+      return;
+    }
+    ctx.takesStrongLock(table);
+    ctx.report("rename-table", { table, to: stmt.newname ?? "?" }, {
+      message: `renaming table "${table}" to "${stmt.newname ?? ""}": ${RULES["rename-table"].lock}`,
+      hint: RULES["rename-table"].alternative,
+    });
+  }
+}
+
+function setVariable(ctx: LintContext, stmt: VariableSetStmt): void {
+  const name = stmt.name?.toLowerCase();
+  if (stmt.kind === "VAR_RESET_ALL") ctx.setLockTimeout(false, false);
+  if (name !== "lock_timeout") return;
+  if (stmt.kind === "VAR_SET_VALUE") {
+    const value = nodeAs(stmt.args?.[0], "A_Const");
+    const text = value?.sval?.sval ?? (value?.ival !== undefined ? String(value.ival.ival ?? 0) : undefined);
+    // 0 (or '0') disables the timeout.
+    ctx.setLockTimeout(text !== undefined && !/^\s*0+\s*(ms|s|min|h|d)?\s*$/i.test(text), stmt.is_local === true);
+  } else if (stmt.kind === "VAR_SET_DEFAULT" || stmt.kind === "VAR_RESET") {
+    ctx.setLockTimeout(false, stmt.is_local === true);
+  }
+}
+
+/** `SELECT set_config('lock_timeout', '2s', false)` sets it too. */
+function setConfigCall(ctx: LintContext, node: Node): void {
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (typeof value === "object" && value !== null) {
+      const call = (value as { FuncCall?: { funcname?: Node[]; args?: Node[] } }).FuncCall;
+      if (call !== undefined && dottedName(call.funcname).replace(/^pg_catalog\./, "") === "set_config") {
+        const [setting, text, local] = (call.args ?? []).map((a) => nodeAs(a, "A_Const"));
+        if (setting?.sval?.sval?.toLowerCase() === "lock_timeout") {
+          const on = text?.sval?.sval !== undefined && !/^\s*0+\s*(ms|s|min|h|d)?\s*$/i.test(text.sval.sval);
+          ctx.setLockTimeout(on, local?.boolval?.boolval === true);
+        }
+      }
+      for (const key in value) visit((value as Record<string, unknown>)[key]);
+    }
+  };
+  visit(node);
+}
+
+function advisoryLocks(ctx: LintContext, node: Node): void {
+  for (const name of new Set(functionsCalled(node).filter((f) => ADVISORY_LOCKS.has(f)))) {
+    ctx.report("advisory-lock-no-op", { function: name }, {
+      message: `${name}(): ${RULES["advisory-lock-no-op"].lock}`,
+      hint: RULES["advisory-lock-no-op"].alternative,
+    });
+  }
+}
+
+/** Checks one statement and updates what the context knows. */
+export function checkStatement(ctx: LintContext, node: Node): void {
+  switch (kindOf(node)) {
+    case "TransactionStmt": {
+      const kind = nodeAs(node, "TransactionStmt")!.kind;
+      if (kind === "TRANS_STMT_BEGIN" || kind === "TRANS_STMT_START") ctx.beginTransaction();
+      else if (kind === "TRANS_STMT_COMMIT" || kind === "TRANS_STMT_ROLLBACK" || kind === "TRANS_STMT_COMMIT_PREPARED" || kind === "TRANS_STMT_PREPARE") {
+        ctx.endTransaction();
+      }
+      return;
+    }
+    case "VariableSetStmt":
+      setVariable(ctx, nodeAs(node, "VariableSetStmt")!);
+      return;
+    case "SelectStmt":
+      setConfigCall(ctx, node);
+      advisoryLocks(ctx, node);
+      return;
+    case "CreateStmt": {
+      const stmt = nodeAs(node, "CreateStmt")!;
+      ctx.createTable(stmt.relation);
+      // Constraints written inside CREATE TABLE are checked for the target version only.
+      for (const element of stmt.tableElts ?? []) {
+        const constraints = [nodeAs(element, "Constraint"), ...(nodeAs(element, "ColumnDef")?.constraints ?? []).map((c) => nodeAs(c, "Constraint"))];
+        for (const c of constraints) {
+          if (c?.nulls_not_distinct && ctx.target.engine === "postgres" && ctx.target.major < 15) {
+            unsupported(ctx, "UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target", c.location);
+          }
+          if (c?.contype === "CONSTR_GENERATED" && c.generated_kind === "v" && ctx.target.engine === "postgres" && ctx.target.major < 18) {
+            unsupported(ctx, "VIRTUAL generated columns (PostgreSQL 18+)", "use GENERATED ALWAYS AS (...) STORED", c.location);
+          }
+        }
+      }
+      return;
+    }
+    case "CreateTableAsStmt":
+      ctx.createTable(nodeAs(node, "CreateTableAsStmt")!.into?.rel);
+      return;
+    case "AlterTableStmt":
+      checkAlterTable(ctx, nodeAs(node, "AlterTableStmt")!);
+      return;
+    case "IndexStmt": {
+      const stmt = nodeAs(node, "IndexStmt")!;
+      createIndex(ctx, stmt);
+      return;
+    }
+    case "DropStmt":
+      drop(ctx, nodeAs(node, "DropStmt")!);
+      return;
+    case "RenameStmt":
+      rename(ctx, nodeAs(node, "RenameStmt")!);
+      return;
+    case "ReindexStmt": {
+      const stmt = nodeAs(node, "ReindexStmt")!;
+      const target = stmt.relation !== undefined ? relationName(stmt.relation) : (stmt.name ?? "?");
+      if (ctx.target.engine === "cockroachdb") {
+        unsupported(ctx, "REINDEX", "CockroachDB maintains its indexes itself; drop the statement");
+        return;
+      }
+      if (hasOption(stmt.params, "concurrently")) {
+        if (ctx.target.engine === "postgres" && ctx.target.major < 12) {
+          unsupported(ctx, "REINDEX CONCURRENTLY (PostgreSQL 12+)", "CREATE INDEX CONCURRENTLY a copy, drop the old index CONCURRENTLY, rename the copy");
+        } else if (ctx.inTransaction) {
+          ctx.report("concurrently-in-transaction", { statement: "REINDEX" }, {
+            message: `REINDEX CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
+            hint: RULES["concurrently-in-transaction"].alternative,
+          });
+        }
+        return;
+      }
+      ctx.takesStrongLock(target);
+      ctx.report("reindex-without-concurrently", { target }, {
+        message: `REINDEX ${target} without CONCURRENTLY: ${RULES["reindex-without-concurrently"].lock}`,
+        hint:
+          ctx.target.engine === "postgres" && ctx.target.major < 12
+            ? "before PostgreSQL 12: CREATE INDEX CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, rename the copy"
+            : RULES["reindex-without-concurrently"].alternative,
+      });
+      return;
+    }
+    case "VacuumStmt": {
+      const stmt = nodeAs(node, "VacuumStmt")!;
+      if (!stmt.is_vacuumcmd || !hasOption(stmt.options, "full")) return;
+      if (ctx.target.engine === "cockroachdb") {
+        unsupported(ctx, "VACUUM", "CockroachDB garbage-collects old versions itself; drop the statement");
+        return;
+      }
+      const tables = (stmt.rels ?? []).map((r) => nodeAs(r, "VacuumRelation")?.relation).filter((r) => !ctx.isNewTable(r));
+      const names = stmt.rels === undefined || stmt.rels.length === 0 ? ["every table of the database"] : tables.map((r) => relationName(r));
+      for (const table of names) {
+        ctx.takesStrongLock(table);
+        ctx.report("table-rewrite", { table, cause: "vacuum-full" }, {
+          message: `VACUUM FULL rewrites ${table === "every table of the database" ? table : `"${table}"`}: ${RULES["table-rewrite"].lock}`,
+          hint: "pg_repack or pg_squeeze rebuild a bloated table online; plain VACUUM needs no exclusive lock",
+        });
+      }
+      return;
+    }
+    case "ClusterStmt": {
+      const stmt = nodeAs(node, "ClusterStmt")!;
+      if (ctx.target.engine !== "postgres") {
+        unsupported(ctx, "CLUSTER", "drop the statement: the engine orders rows by primary key itself");
+        return;
+      }
+      if (stmt.relation !== undefined && ctx.isNewTable(stmt.relation)) return;
+      const table = stmt.relation === undefined ? "every clustered table" : relationName(stmt.relation);
+      ctx.takesStrongLock(table);
+      ctx.report("table-rewrite", { table, cause: "cluster" }, {
+        message: `CLUSTER rewrites ${stmt.relation === undefined ? table : `"${table}"`} in index order: ${RULES["table-rewrite"].lock}`,
+        hint: "pg_repack --order-by reorders a table online",
+      });
+      return;
+    }
+    case "LockStmt": {
+      const stmt = nodeAs(node, "LockStmt")!;
+      const mode = stmt.mode ?? 8;
+      if (ctx.target.engine === "cockroachdb") {
+        unsupported(ctx, "LOCK TABLE", "use SELECT ... FOR UPDATE on the rows involved");
+        return;
+      }
+      for (const relation of (stmt.relations ?? []).map((r) => nodeAs(r, "RangeVar"))) {
+        if (ctx.isNewTable(relation)) continue;
+        const table = relationName(relation);
+        ctx.takesStrongLock(table);
+        ctx.report("lock-table", { table, mode: LOCK_MODES[mode] ?? String(mode) }, {
+          message: `LOCK TABLE "${table}" IN ${LOCK_MODES[mode] ?? mode} MODE: ${mode >= BLOCKS_WRITES ? (mode === 8 ? "every read and write waits" : "every write waits") : "conflicts with schema changes and maintenance"} until the transaction ends`,
+          hint: RULES["lock-table"].alternative,
+          severity: mode >= BLOCKS_WRITES ? "error" : "warning",
+          location: relation?.location,
+        });
+      }
+      return;
+    }
+    case "RefreshMatViewStmt": {
+      const stmt = nodeAs(node, "RefreshMatViewStmt")!;
+      if (stmt.concurrent || ctx.isNewTable(stmt.relation) || stmt.skipData) return;
+      const view = relationName(stmt.relation);
+      ctx.report("refresh-matview-without-concurrently", { view }, {
+        message: `REFRESH MATERIALIZED VIEW "${view}": ${RULES["refresh-matview-without-concurrently"].lock}`,
+        hint: RULES["refresh-matview-without-concurrently"].alternative,
+      });
+      return;
+    }
+    case "UpdateStmt":
+    case "DeleteStmt": {
+      const relation = (nodeAs(node, "UpdateStmt") ?? nodeAs(node, "DeleteStmt"))!.relation;
+      const table = relationName(relation);
+      if (!ctx.isNewTable(relation) && ctx.wasAlteredInTransaction(table)) {
+        ctx.report("backfill-in-ddl-transaction", { table }, {
+          message: `${kindOf(node) === "UpdateStmt" ? "UPDATE" : "DELETE"} of "${table}" in the transaction that altered it: ${RULES["backfill-in-ddl-transaction"].lock}`,
+          hint: RULES["backfill-in-ddl-transaction"].alternative,
+        });
+      }
+      return;
+    }
+    case "CreateTrigStmt": {
+      const stmt = nodeAs(node, "CreateTrigStmt")!;
+      if (!ctx.isNewTable(stmt.relation)) ctx.takesStrongLock(relationName(stmt.relation));
+      return;
+    }
+    default:
+      return;
+  }
+}

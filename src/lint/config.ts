@@ -1,0 +1,105 @@
+/**
+ * The linter's configuration file, `.underwaylintrc.json`, found in the working directory
+ * or the nearest parent (or named with `--config`):
+ *
+ *     {
+ *       "target": "postgres@16",
+ *       "assumeInTransaction": true,
+ *       "rules": { "missing-lock-timeout": "error", "drop-column": "off" }
+ *     }
+ *
+ * `rules` turns rules off or changes their severity; command-line flags win over the file.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+
+import * as z from "zod";
+
+import { UnderwayError } from "../errors.js";
+import { RULE_IDS } from "./rules.js";
+import type { RuleId, Severity } from "./rules.js";
+import { parseTarget } from "./target.js";
+import type { Target } from "./target.js";
+
+export const CONFIG_FILE_NAME = ".underwaylintrc.json";
+
+export type RuleSetting = Severity | "off";
+
+export interface LintConfig {
+  target?: Target;
+  assumeInTransaction?: boolean;
+  rules: Partial<Record<RuleId, RuleSetting>>;
+  /** The file it came from, if any. */
+  path?: string;
+}
+
+const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  target: z.string().optional(),
+  assumeInTransaction: z.boolean().optional(),
+  rules: z.record(z.enum(RULE_IDS), z.enum(["error", "warning", "warn", "off"])).optional(),
+});
+
+/**
+ * Parses a configuration object.
+ *
+ * @throws UnderwayError `INVALID_ARGUMENT` naming the file and the bad key.
+ */
+export function parseLintConfig(value: unknown, path: string): LintConfig {
+  const result = configSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.map(String).join(".");
+    const message =
+      issue.code === "invalid_key" || (issue.path[0] === "rules" && issue.code === "invalid_value" && issue.path.length === 1)
+        ? `unknown rule (rules are: ${RULE_IDS.join(", ")})`
+        : issue.message;
+    throw new UnderwayError("INVALID_ARGUMENT", `${path}: ${where === "" ? "" : `${where}: `}${message}`);
+  }
+  const config: LintConfig = { rules: {}, path };
+  if (result.data.target !== undefined) config.target = parseTarget(result.data.target);
+  if (result.data.assumeInTransaction !== undefined) config.assumeInTransaction = result.data.assumeInTransaction;
+  for (const [rule, setting] of Object.entries(result.data.rules ?? {})) {
+    config.rules[rule as RuleId] = setting === "warn" ? "warning" : setting;
+  }
+  return config;
+}
+
+async function readConfig(path: string): Promise<LintConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UnderwayError("INVALID_ARGUMENT", `${path}: cannot read the lint configuration (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UnderwayError("INVALID_ARGUMENT", `${path}: invalid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return parseLintConfig(value, path);
+}
+
+/**
+ * Loads `explicitPath`, or the nearest `.underwaylintrc.json` from `cwd` upwards; an
+ * empty configuration when there is none.
+ *
+ * @example
+ * const config = await loadLintConfig({ cwd: process.cwd() });
+ */
+export async function loadLintConfig(options: { explicitPath?: string; cwd: string }): Promise<LintConfig> {
+  if (options.explicitPath !== undefined) return readConfig(options.explicitPath);
+  let dir = resolve(options.cwd);
+  for (;;) {
+    const candidate = join(dir, CONFIG_FILE_NAME);
+    const found = await readFile(candidate, "utf8").then(
+      () => true,
+      () => false,
+    );
+    if (found) return readConfig(candidate);
+    const parent = dirname(dir);
+    if (parent === dir) return { rules: {} };
+    dir = parent;
+  }
+}
