@@ -1,0 +1,189 @@
+/**
+ * `underway convert`: a SQL migration to underway migration files doing the same change
+ * safely. Statements with an operation become operations; the rest stay as `sql`
+ * operations, each reported with an `untranslated-statement` warning (and whatever the
+ * linter says about it). A start-time `sql` operation must be alone in its migration, so
+ * a file mixing both becomes several migrations, numbered in the order they must run.
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { basename, dirname, extname, join } from "node:path";
+
+import YAML from "yaml";
+
+import { UnderwayError } from "../errors.js";
+import type { Finding } from "../lint/finding.js";
+import { lintSql } from "../lint/lint.js";
+import { RULES } from "../lint/rules.js";
+import { loadSqlParser, parseSql, SqlSyntaxError, TextMap } from "../lint/sql-parser.js";
+import { DEFAULT_TARGET } from "../lint/target.js";
+import type { Target } from "../lint/target.js";
+import { translateStatement } from "./statement-operations.js";
+import type { ConvertState, FileOperation } from "./statement-operations.js";
+
+/** One migration the SQL file becomes. */
+export interface ConvertedMigration {
+  name: string;
+  operations: FileOperation[];
+  /** Per operation: the comment written above it (source line, notes). */
+  comments: string[];
+}
+
+export interface ConvertedSql {
+  migrations: ConvertedMigration[];
+  /** `untranslated-statement` warnings, and the linter's findings on what stayed SQL. */
+  findings: Finding[];
+  /** What to review in the operations (also written as comments in the files). */
+  notes: string[];
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n", 1)[0]!.trim();
+  return line.length > 90 ? `${line.slice(0, 87)}...` : line;
+}
+
+/**
+ * Converts a SQL text. The parser must be loaded (`loadSqlParser`).
+ *
+ * @throws SqlSyntaxError when the text does not parse.
+ *
+ * @example
+ * await loadSqlParser();
+ * const { migrations } = convertSql("ALTER TABLE users RENAME COLUMN name TO full_name;", { file: "m.sql", name: "02_rename" });
+ * migrations[0]!.operations; // [{ rename_column: { table: "users", from: "name", to: "full_name" } }]
+ */
+export function convertSql(text: string, options: { file: string; name: string; target?: Target }): ConvertedSql {
+  const map = new TextMap(text);
+  const statements = parseSql(text, map);
+  const state: ConvertState = { createdTables: new Set(), convertedConstraints: new Set() };
+  const findings: Finding[] = [];
+  const notes: string[] = [];
+  type Group = { operations: FileOperation[]; comments: string[]; raw?: { transactional: boolean } };
+  const groups: Group[] = [];
+  let current: Group | undefined;
+
+  for (const statement of statements) {
+    const where = `line ${statement.line}: ${firstLine(statement.text)}`;
+    for (const part of translateStatement(statement.node, statement.text, state)) {
+      if (part.kind === "dropped") continue;
+      if (part.kind === "operations") {
+        if (part.operations.length === 0) continue;
+        if (current === undefined || current.raw !== undefined) groups.push((current = { operations: [], comments: [] }));
+        part.operations.forEach((operation, i) => {
+          current!.operations.push(operation);
+          current!.comments.push(i === 0 ? [where, ...part.notes].join("\n") : "");
+        });
+        notes.push(...part.notes.map((n) => `${options.file}:${statement.line}: ${n}`));
+        continue;
+      }
+      findings.push({
+        rule: "untranslated-statement",
+        severity: RULES["untranslated-statement"].severity,
+        file: options.file,
+        line: statement.line,
+        column: statement.column,
+        statement: firstLine(statement.text),
+        message: `kept as a sql operation: ${part.reason}`,
+        hint: RULES["untranslated-statement"].alternative,
+      });
+      findings.push(
+        ...lintSql(part.sql, {
+          file: options.file,
+          target: options.target ?? DEFAULT_TARGET,
+          lockTimeoutProvided: true,
+          position: (at) => (at.line === 1 ? { line: statement.line, column: statement.column + at.column - 1 } : { line: statement.line + at.line - 1, column: at.column }),
+        }),
+      );
+      // Statements that run in a transaction can share one sql operation; CONCURRENTLY and
+      // the like must run alone.
+      const previous = current?.raw;
+      if (current !== undefined && previous?.transactional === true && part.transactional) {
+        const operation = current.operations[0]!.sql!;
+        operation.up = `${String(operation.up)};\n${part.sql}`;
+        current.comments[0] = `${current.comments[0]!}\n${where}`;
+      } else {
+        groups.push((current = { operations: [{ sql: { up: part.sql } }], comments: [`${where}\nkept as SQL: ${part.reason}`], raw: { transactional: part.transactional } }));
+      }
+    }
+  }
+
+  const migrations = groups.map((group, i) => ({
+    name: groups.length === 1 ? options.name : `${options.name}_p${String(i + 1).padStart(2, "0")}`,
+    operations: group.operations,
+    comments: group.comments,
+  }));
+  return { migrations, findings, notes };
+}
+
+/** Writes a migration as YAML with its comments. */
+export function migrationYaml(migration: ConvertedMigration, source: string): string {
+  const document = new YAML.Document({ operations: migration.operations });
+  document.commentBefore = ` Converted by "underway convert" from ${source}.\n Review the comments marked TODO before running "underway start".`;
+  const operations = document.get("operations", true);
+  if (YAML.isSeq(operations)) {
+    operations.items.forEach((item, i) => {
+      const comment = migration.comments[i];
+      if (comment) (item as YAML.Node).commentBefore = comment.split("\n").map((l) => ` ${l}`).join("\n");
+    });
+  }
+  return document.toString({ lineWidth: 0 });
+}
+
+const MIGRATION_NAME = /^[0-9A-Za-z]+_[^\s/\\]+$/;
+
+/** The migration name for a SQL file: its own name when it has a sortable prefix, else its directory's (Prisma), else a timestamped one. */
+export function migrationNameFor(path: string, now: Date = new Date()): string {
+  const stem = basename(path, extname(path));
+  if (MIGRATION_NAME.test(stem)) return stem;
+  const parent = basename(dirname(path));
+  if (MIGRATION_NAME.test(parent)) return parent;
+  const stamp = now.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `${stamp}_${stem.replace(/[^A-Za-z0-9_]+/g, "_") || "converted"}`;
+}
+
+export interface ConvertFileResult {
+  files: { path: string; name: string; content: string }[];
+  findings: Finding[];
+  notes: string[];
+}
+
+/**
+ * Converts a .sql file and writes the migration file(s) (unless `write` is false).
+ *
+ * @throws UnderwayError `INVALID_ARGUMENT` for an unreadable file, SQL that does not parse
+ *   or a file with nothing to convert.
+ *
+ * @example
+ * const { files } = await convertFile("db/20240101_add_index.sql", { dir: "migrations" });
+ */
+export async function convertFile(path: string, options: { dir?: string; name?: string; write?: boolean; target?: Target } = {}): Promise<ConvertFileResult> {
+  await loadSqlParser();
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new UnderwayError("INVALID_ARGUMENT", `${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+  }
+  const name = options.name ?? migrationNameFor(path);
+  if (!MIGRATION_NAME.test(name)) {
+    throw new UnderwayError("INVALID_ARGUMENT", `invalid migration name "${name}": use <sortable prefix>_<name>, such as 20240101_add_index`);
+  }
+  let converted: ConvertedSql;
+  try {
+    converted = convertSql(text, { file: path, name, target: options.target });
+  } catch (error) {
+    if (error instanceof SqlSyntaxError) throw new UnderwayError("INVALID_ARGUMENT", `${path}:${error.line}:${error.column}: ${error.reason}`, { cause: error });
+    throw error;
+  }
+  if (converted.migrations.length === 0) throw new UnderwayError("INVALID_ARGUMENT", `${path}: nothing to convert (no statement changes the schema)`);
+  const dir = options.dir ?? dirname(path);
+  const files = converted.migrations.map((migration) => ({
+    name: migration.name,
+    path: join(dir, `${migration.name}.yaml`),
+    content: migrationYaml(migration, basename(path)),
+  }));
+  if (options.write !== false) {
+    await mkdir(dir, { recursive: true });
+    for (const file of files) await writeFile(file.path, file.content);
+  }
+  return { files, findings: converted.findings, notes: converted.notes };
+}
