@@ -1,18 +1,22 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import Ajv from "ajv-draft-04";
-import addFormats from "ajv-formats";
+import AjvDraft04 from "ajv-draft-04";
+import ajvFormats from "ajv-formats";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runLintCli } from "./support/run-lint-cli.js";
 
 const fixtures = join(import.meta.dirname, "../fixtures/lint");
+
+// Both packages are CommonJS with a `default` export; under NodeNext the import is the module object.
+const Ajv = AjvDraft04.default;
+const addFormats = ajvFormats.default;
 
 /**
  * The SARIF output must validate against the SARIF 2.1.0 JSON schema, vendored in
  * test/fixtures/lint (see NOTICE.md there), never fetched.
  */
 describe("lint --format sarif", () => {
-  let validate: ReturnType<Ajv["compile"]>;
+  let validate: ReturnType<InstanceType<typeof Ajv>["compile"]>;
   beforeAll(async () => {
     const schema = JSON.parse(await readFile(join(fixtures, "sarif-schema-2.1.0.json"), "utf8")) as Record<string, unknown>;
     // The schema's `language` pattern has a stray "]", valid only without the u flag.
