@@ -397,7 +397,10 @@ export function buildProgram(): Command {
         const record = known.get(file.name);
         if (record?.phase === "completed") {
           if (record.checksum !== file.checksum) {
-            throw new UnderwayError("CHECKSUM_MISMATCH", `${file.path} changed after migration "${file.name}" was completed`);
+            throw new UnderwayError(
+              "CHECKSUM_MISMATCH",
+              `${file.path} changed after migration "${file.name}" was completed (checksum ${record.checksum.slice(0, 12)} then, ${file.checksum.slice(0, 12)} now)`,
+            );
           }
           continue;
         }

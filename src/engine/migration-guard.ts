@@ -48,7 +48,8 @@ export class AdvisoryLockGuard implements MigrationGuard {
     const { rows: holders } = await this.client.query<{ pid: number; app: string; since: string }>(
       `SELECT l.pid, a.application_name AS app, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') AS since
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.classid = ($1::int)::oid AND l.objid = (hashtext($2))::oid AND l.granted`,
+        WHERE l.locktype = 'advisory' AND l.classid = ($1::int)::oid AND l.objid = (hashtext($2))::oid AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [LOCK_CLASS | 0, key],
     );
     const holder = holders[0];

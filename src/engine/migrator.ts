@@ -273,7 +273,7 @@ export class Migrator {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is being rolled back; run rollback again to finish it`);
       }
       if (active.phase !== "ready") {
-        throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run start again to finish it before complete`);
+        throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "underway resume" to finish its start before complete`);
       }
       if (!options.skipVerify && active.completeDone === 0) {
         const report = await verifyDualWrite(client, active.plan.dualWrite ?? []);
@@ -529,7 +529,10 @@ export function describePhase(record: MigrationRecord): string {
   if (record.running) {
     const total = record.plan[record.running].length;
     const done = record.running === "start" ? record.startDone : record.running === "complete" ? record.completeDone : record.rollbackDone;
-    const verb = { start: "starting", complete: "completing", rollback: "rolling back" }[record.running];
+    const verb =
+      record.running === "start" && record.phase === "backfilling"
+        ? "backfilling"
+        : { start: "starting", complete: "completing", rollback: "rolling back" }[record.running];
     return `${verb}, step ${done}/${total}${record.lastError ? ` (stopped: ${record.lastError})` : ""}`;
   }
   return record.phase.replace("_", " ");

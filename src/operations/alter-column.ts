@@ -112,21 +112,21 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
       table: ref,
     };
     ctx.stages.expand.push(step);
-    // Putting NOT NULL back cannot be instant; the check route at least avoids the long exclusive scan.
+    // Putting NOT NULL back cannot be instant. Three steps (three transactions), so the
+    // validating scan holds only SHARE UPDATE EXCLUSIVE and SET NOT NULL, proven by the
+    // valid check, needs the exclusive lock only for a moment. Rollback runs its steps
+    // newest first, hence the reverse order here.
     const check = objectName(table.physical, column.physical, "not_null");
-    const restore = {
-      kind: "ddl" as const,
-      description: `restore NOT NULL on ${table.name}.${column.physical}`,
-      statements: [
-        `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(column.physical)} IS NOT NULL) NOT VALID`,
-        `ALTER TABLE ${ref} VALIDATE CONSTRAINT ${ident(check)}`,
-        `ALTER TABLE ${ref} ALTER COLUMN ${ident(column.physical)} SET NOT NULL`,
-        `ALTER TABLE ${ref} DROP CONSTRAINT ${ident(check)}`,
-      ],
-      table: ref,
-    };
-    ctx.stages.rollback.push(restore);
-    ctx.stages.gates.set(restore, step);
+    const restore = [
+      [`ALTER TABLE ${ref} ALTER COLUMN ${ident(column.physical)} SET NOT NULL`, `ALTER TABLE ${ref} DROP CONSTRAINT ${ident(check)}`],
+      [`ALTER TABLE ${ref} VALIDATE CONSTRAINT ${ident(check)}`],
+      [`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(column.physical)} IS NOT NULL) NOT VALID`],
+    ];
+    for (const statements of restore) {
+      const undo = { kind: "ddl" as const, description: `restore NOT NULL on ${table.name}.${column.physical}`, statements, table: ref };
+      ctx.stages.rollback.push(undo);
+      ctx.stages.gates.set(undo, step);
+    }
     column.nullable = true;
   }
 }

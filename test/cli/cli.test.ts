@@ -432,7 +432,7 @@ describe("migrate", () => {
     expect(run.stderr).toContain("migrating 04_rename_price");
   });
 
-  it("a file changed after it was completed is a failure (1) naming the file", async () => {
+  it("a file changed after it was completed is a failure (1) naming the file and both checksums", async () => {
     const path = join(dir, "02_add_note.yaml");
     await writeMigration(dir, "02_add_note.yaml", `${await readFile(path, "utf8")}# edited later\n`);
     await writeMigration(dir, "05_drop_note.yaml", [{ drop_column: { table: "items", column: "note" } }]);
@@ -440,7 +440,7 @@ describe("migrate", () => {
     expectFailure(
       await underway(["migrate", dir], { env }),
       1,
-      new RegExp(`^underway: ${escape(path)} changed after migration "02_add_note" was completed$`),
+      new RegExp(`^underway: ${escape(path)} changed after migration "02_add_note" was completed \\(checksum [0-9a-f]{12} then, [0-9a-f]{12} now\\)$`),
     );
     expect(await schemaSnapshot(db.url)).toEqual(before);
     expect((await migrationRows(db.url)).map((r) => r.name)).not.toContain("05_drop_note");
