@@ -36,6 +36,31 @@ export interface ConvertedSql {
   notes: string[];
 }
 
+/**
+ * Folds an alter_column into an earlier one on the same column (SET NOT NULL, then SET
+ * DEFAULT ...): one alter_column per column is what underway plans as one copy of the
+ * column. Returns the index of the operation it was folded into, if any.
+ */
+function mergeAlterColumn(operations: FileOperation[], operation: FileOperation): number | undefined {
+  const next = operation.alter_column;
+  if (next === undefined) return undefined;
+  const index = operations.findIndex((o) => o.alter_column?.table === next.table && o.alter_column?.column === next.column);
+  if (index === -1) return undefined;
+  const earlier = operations[index]!.alter_column!;
+  const column = String(next.column);
+  for (const [key, value] of Object.entries(next)) {
+    if (key === "table" || key === "column") continue;
+    // up/down that only name the column change nothing and give way to real conversions.
+    if ((key === "up" || key === "down") && (value === column || earlier[key] === undefined || earlier[key] === column)) continue;
+    if (key in earlier && earlier[key] !== value) return undefined;
+  }
+  for (const [key, value] of Object.entries(next)) {
+    if ((key === "up" || key === "down") && value === column && earlier[key] !== undefined) continue;
+    earlier[key] = value;
+  }
+  return index;
+}
+
 function firstLine(text: string): string {
   const line = text.split("\n", 1)[0]!.trim();
   return line.length > 90 ? `${line.slice(0, 87)}...` : line;
@@ -69,8 +94,14 @@ export function convertSql(text: string, options: { file: string; name: string; 
         if (part.operations.length === 0) continue;
         if (current === undefined || current.raw !== undefined) groups.push((current = { operations: [], comments: [] }));
         part.operations.forEach((operation, i) => {
+          const comment = i === 0 ? [where, ...part.notes].join("\n") : "";
+          const merged = mergeAlterColumn(current!.operations, operation);
+          if (merged !== undefined) {
+            if (comment !== "") current!.comments[merged] = `${current!.comments[merged]!}\n${comment}`.replace(/^\n/, "");
+            return;
+          }
           current!.operations.push(operation);
-          current!.comments.push(i === 0 ? [where, ...part.notes].join("\n") : "");
+          current!.comments.push(comment);
         });
         notes.push(...part.notes.map((n) => `${options.file}:${statement.line}: ${n}`));
         continue;
