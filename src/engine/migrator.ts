@@ -337,6 +337,13 @@ export class Migrator {
   /** The plan `start` would run, without changing anything. */
   async plan(file: MigrationFile): Promise<MigrationPlan> {
     return this.withClient(async (client) => {
+      // While a migration is active the catalog holds its expansion; a plan made from it
+      // would be wrong. The active migration's own plan is the stored one.
+      const active = await this.activeRecord(client);
+      if (active?.name === file.name) return active.plan;
+      if (active) {
+        throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is active (${describePhase(active)}); plan "${file.name}" once it is completed or rolled back`);
+      }
       const parent = await this.lastCompleted(client);
       const before = await introspectSchema(client, this.schema);
       return planMigration({
