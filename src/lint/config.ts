@@ -37,7 +37,7 @@ const configSchema = z.strictObject({
   $schema: z.string().optional(),
   target: z.string().optional(),
   assumeInTransaction: z.boolean().optional(),
-  rules: z.record(z.enum(RULE_IDS), z.enum(["error", "warning", "warn", "off"])).optional(),
+  rules: z.partialRecord(z.enum(RULE_IDS), z.enum(["error", "warning", "warn", "off"])).optional(),
 });
 
 /**
