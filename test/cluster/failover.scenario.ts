@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterBinDir, failover, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
+import { Migrator } from "../../src/engine/migrator.js";
+import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
+
+const ROWS = 120_000;
+
+/**
+ * The primary is SIGKILLed in the middle of a backfill and its replica promoted; the
+ * proxy that stands for the primary's address follows it. underway and the application
+ * connect through the proxy only. The backfill goes on on the new primary from the cursors
+ * it had persisted (each row is counted once: not from zero), the migration finishes, and
+ * the ledger holds every write the new primary has.
+ */
+describe.skipIf(!clusterBinDir(15))("failover in the middle of a backfill", () => {
+  let cluster: Cluster;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ replicas: 1 });
+    proxy = await TcpProxy.start(cluster.primary);
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await cluster?.stop();
+  });
+
+  it("resumes on the promoted replica from the persisted cursor and loses no write", async () => {
+    const began = Date.now();
+    const direct = await accountsDatabase(cluster.primary, "failover", ROWS);
+    const url = proxy.url(direct);
+    const { file } = await widenScore("02");
+    const plan = await new Migrator({ databaseUrl: url }).plan(file);
+    const app = await startWorkload(url, { oldVersion: "public_01_accounts", plan });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    app.histograms.phase = "during";
+
+    const rowsDone = async (target: string) =>
+      Number((await queryOnce<{ n: string }>(target, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+    const first = underway(["start", file.path, "--database-url", url, "--max-rate", "20000", "--lease", "2s"]);
+    await until("a third of the backfill", async () => (await rowsDone(direct).catch(() => 0)) > ROWS / 3);
+
+    const endOutage = app.workload.beginOutage();
+    const switched = await failover(cluster);
+    proxy.retarget(cluster.primary);
+    endOutage();
+    const newDirect = direct.replace(`:${switched.oldPrimary.port}/`, `:${cluster.primary.port}/`);
+    const atPromotion = await rowsDone(newDirect);
+
+    const firstRun = await first.exited;
+    const reason = (run: { stderr: string }) => run.stderr.trim().split("\n").filter((l) => l.startsWith("underway:")).pop() ?? "";
+    const runs = [`first run: ${firstRun.signal ?? `exit ${firstRun.code}`} ${reason(firstRun)}`];
+    let last = firstRun;
+    // A run that stopped on the lost connection is re-run, as an operator (or a deploy job) would.
+    for (let attempt = 0; last.code !== 0 && attempt < 3; attempt++) {
+      expect(last.stderr, "a run that stops says why").toMatch(/underway: .*(connect|terminat|lost|closed|ECONN)/i);
+      last = await underway(["start", file.path, "--database-url", url]).exited;
+      runs.push(`re-run: exit ${last.code}`);
+    }
+    expect(last.code, last.stderr).toBe(0);
+
+    // Each row up to the job's upper bound was counted once over both primaries: the job
+    // went on from the cursors the new primary had, it did not start again.
+    const [covered] = await queryOnce<{ n: number; wrong: number }>(
+      newDirect,
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
+         FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
+    );
+    const finalRows = await rowsDone(newDirect);
+    expect(atPromotion).toBeGreaterThan(0);
+    expect(finalRows).toBe(covered!.n);
+    expect(covered!.wrong).toBe(0);
+
+    const version = await app.startNew(plan, 2);
+    await app.workload.stop("old");
+    const complete = await underway(["complete", "--database-url", url]).exited;
+    expect(complete.code, complete.stderr).toBe(0);
+    app.histograms.phase = "after";
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await app.workload.stop();
+    const audit = await app.audit(version);
+
+    const during = app.histograms.summary("during");
+    printFigures("failover mid-backfill", {
+      rows: ROWS,
+      rowsDoneAtPromotion: atPromotion,
+      rowsDoneFinal: finalRows,
+      unreplayedBytes: switched.unreplayedBytes,
+      promotionSeconds: switched.seconds,
+      runs: runs.join(", "),
+      failedQueries: app.workload.failedQueries,
+      outageErrors: app.workload.outageErrors,
+      acknowledgedWrites: app.workload.acknowledgedWrites,
+      ledgerWrites: audit.tables.reduce((n, t) => n + t.writes, 0),
+      lostWrites: audit.lost,
+      p50Ms: during.p50Ms,
+      p99Ms: during.p99Ms,
+      maxMs: during.maxMs,
+      seconds: (Date.now() - began) / 1000,
+    });
+    expect(audit.lost, JSON.stringify(audit.tables)).toBe(0);
+    expect(app.workload.failedQueries, JSON.stringify(app.workload.firstErrors)).toBe(0);
+  });
+});
