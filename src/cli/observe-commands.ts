@@ -37,9 +37,12 @@ export interface RunObservation {
   readonly logFormat: LogFormat;
   /** The `/metrics` address, with `--metrics-port`. */
   readonly metricsUrl: string | null;
-  /** Records where the command left the migration (what start/resume/complete/rollback returned). */
-  record(record: MigrationRecord): void;
-  /** Records a verification (`verify`, or the one `complete` runs). */
+  /** Records where the command left the migration (what start/resume/complete/rollback returned); returns it. */
+  record<R extends MigrationRecord>(record: R): R;
+  /**
+   * Records a verification (`verify`, or the one `complete` runs). Without the migration's
+   * name (complete's `onVerified` does not give it) it is recorded once `record` names it.
+   */
   verified(report: VerifyReport, migration?: string): void;
   /** Logs the failure that ends the command (JSON logs only: text mode leaves it to the one-line error). */
   fail(error: unknown): void;
@@ -65,6 +68,32 @@ export interface RunObservation {
  *   await observation.close();
  * }
  */
+/**
+ * Runs `run` with the observation of `observeRun`, logging a failure and stopping the
+ * metrics server however it ends.
+ *
+ * @example
+ * const record = await withObservation(options, printer, { migration: file.name }, async (observation) =>
+ *   observation.record(await migratorFor(options, printer, observation.onEvent).start(file)),
+ * );
+ */
+export async function withObservation<T>(
+  flags: ObserveFlags,
+  printer: ProgressPrinter,
+  context: { migration?: string; logStream?: DestinationStream },
+  run: (observation: RunObservation) => Promise<T>,
+): Promise<T> {
+  const observation = await observeRun(flags, printer, context);
+  try {
+    return await run(observation);
+  } catch (error) {
+    observation.fail(error);
+    throw error;
+  } finally {
+    await observation.close();
+  }
+}
+
 export async function observeRun(
   flags: ObserveFlags,
   printer: ProgressPrinter,
@@ -82,21 +111,35 @@ export async function observeRun(
     if (log) log.logger.info({ metricsUrl: url }, `metrics at ${url}`);
     else printer.line(`metrics at ${url}`);
   }
+  // complete's onVerified does not name the migration: its metrics wait for `record` to.
+  let unnamed: VerifyReport[] = [];
+  const flush = (migration: string | undefined) => {
+    for (const report of unnamed) observed?.verified(report, migration);
+    unnamed = [];
+  };
   return {
     onEvent: chainListeners(log ? log.onEvent : printer.onEvent, observed?.onEvent),
     logFormat,
     metricsUrl: server ? `${server.url}/metrics` : null,
     record(record) {
+      flush(record.name);
       observed?.record(record);
       log?.record(record);
+      return record;
     },
     verified(report, migration) {
-      observed?.verified(report, migration);
+      const name = migration ?? context.migration;
+      if (name === undefined) unnamed.push(report);
+      else observed?.verified(report, name);
       const bad = report.tables.reduce((n, t) => n + t.mismatches, 0);
       const rows = report.tables.reduce((n, t) => n + t.rowsChecked, 0);
-      log?.logger[report.ok ? "info" : "error"]({ rowsChecked: rows, mismatches: bad }, `verified ${rows} rows: ${bad} mismatching`);
+      log?.logger[report.ok ? "info" : "error"](
+        { ...(name === undefined ? {} : { migration: name }), rowsChecked: rows, mismatches: bad },
+        `verified ${rows} rows: ${bad} mismatching`,
+      );
     },
     fail(error) {
+      flush(undefined);
       log?.failed(error);
     },
     async close() {

@@ -3,7 +3,7 @@ import { UnderwayError, toUnderwayError } from "../errors.js";
 import type { MigrationRecord } from "../engine/migrator.js";
 import type { MigrationEvent } from "../engine/step-runner.js";
 import { eventMigration } from "./event-metrics.js";
-import { observedPhase, phaseOfAction, type ObservedPhase } from "./phase.js";
+import { observedPhase, phaseOfStep, type ObservedPhase } from "./phase.js";
 
 /** `--log-format`: JSON lines for machines, or lines for people. */
 export type LogFormat = "json" | "text";
@@ -118,7 +118,7 @@ export class EventLog {
     if (migration !== undefined) this.context.migration = migration;
     switch (event.type) {
       case "step": {
-        if (!(event.action === "start" && this.context.phase === "backfilling")) this.context.phase = phaseOfAction(event.action);
+        this.context.phase = phaseOfStep(event, this.context.phase);
         this.context.step = `${event.action} ${event.index + 1}/${event.total}: ${event.description}`;
         this.context.table = eventTable(event);
         this.logger.info(this.context.step);
@@ -184,6 +184,9 @@ export class EventLog {
   }
 }
 
+/** The table an event names, as a plain name (a DDL step names it schema-qualified and quoted). */
 function eventTable(event: MigrationEvent): string | null {
-  return "table" in event && typeof event.table === "string" ? event.table : null;
+  if (!("table" in event) || typeof event.table !== "string") return null;
+  const last = /(?:^|\.)("(?:[^"]|"")*"|[^."]+)$/.exec(event.table)?.[1] ?? event.table;
+  return last.startsWith('"') ? last.slice(1, -1).replaceAll('""', '"') : last;
 }

@@ -3,7 +3,7 @@ import type { MigrationEvent } from "../engine/step-runner.js";
 import type { Action } from "../engine/step.js";
 import type { VerifyReport } from "../verify/verify.js";
 import type { MigrationMetrics } from "./metrics.js";
-import { observedPhase, phaseOfAction, type ObservedPhase } from "./phase.js";
+import { observedPhase, phaseOfStep, type ObservedPhase } from "./phase.js";
 
 export interface EventMetricsOptions {
   /** The migration the events are about, when the events do not say (label `migration`). */
@@ -49,8 +49,7 @@ export class EventMetrics {
     const now = this.now();
     switch (event.type) {
       case "step":
-        // The start phase stays "backfilling" from its backfill step until it is ready.
-        if (!(event.action === "start" && this.phase === "backfilling")) this.setPhase(phaseOfAction(event.action));
+        this.setPhase(phaseOfStep(event, this.phase));
         this.metrics.migrationSteps(this.migration, event.action, event.index, event.total);
         this.attemptStartedAt = now;
         return;

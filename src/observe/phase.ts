@@ -34,3 +34,12 @@ export function observedPhase(record: { phase: Phase; running: Action | null }):
 export function phaseOfAction(action: Action): ObservedPhase {
   return action === "start" ? "started" : action === "complete" ? "completing" : "rolling_back";
 }
+
+/**
+ * The phase a step event puts the migration in. The start phase is `backfilling` from its
+ * backfill step (events that name the step's kind say so) until the migration is ready.
+ */
+export function phaseOfStep(event: { action: Action; kind?: unknown }, current: ObservedPhase | null): ObservedPhase {
+  if (event.action === "start" && (event.kind === "backfill" || current === "backfilling")) return "backfilling";
+  return phaseOfAction(event.action);
+}

@@ -47,6 +47,17 @@ describe("structured logs", () => {
     expect(records[7]).toMatchObject({ level: "error", code: "LOCK_TIMEOUT", msg: "gave up" });
   });
 
+  it("names a table plainly even when the event gives it schema-qualified and quoted", () => {
+    const out = capture();
+    const log = new EventLog({ format: "json", stream: out.stream });
+    log.onEvent({ type: "step", action: "start", index: 0, total: 1, description: "add column", table: '"public"."Odd ""name"""', migration: "03_odd" } as MigrationEvent);
+    log.onEvent({ type: "step", action: "start", index: 0, total: 1, description: "add index", table: "plain", migration: "03_odd" } as MigrationEvent);
+    expect(out.lines.map((l) => JSON.parse(l) as { table: string; migration: string })).toMatchObject([
+      { table: 'Odd "name"', migration: "03_odd" },
+      { table: "plain", migration: "03_odd" },
+    ]);
+  });
+
   it("writes lines for people in text format", () => {
     const out = capture();
     const logger = createLogger({ format: "text", stream: out.stream, context: () => ({ migration: "02_widen", phase: "backfilling", step: null, table: "accounts" }) });

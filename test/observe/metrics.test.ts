@@ -62,6 +62,10 @@ describe("metrics from a migration's events", () => {
     let text = await metrics.text();
     expect(sample(text, "underway_migration_phase", { migration: "07_named", phase: "completing" })).toBe(1);
 
+    // A resumed start's first event is its backfill step: events that name the step's kind place it.
+    observed.onEvent({ type: "step", action: "start", index: 3, total: 5, description: "backfill accounts", kind: "backfill", migration: "08_resumed" } as MigrationEvent);
+    expect(sample(await metrics.text(), "underway_migration_phase", { migration: "08_resumed", phase: "backfilling" })).toBe(1);
+
     observed.record({
       name: "07_named",
       phase: "completed",
