@@ -50,7 +50,7 @@ export class LintContext {
 
   constructor(
     readonly options: LintTextOptions,
-    private readonly map: TextMap,
+    private map: TextMap,
   ) {}
 
   get target(): Target {
@@ -62,8 +62,10 @@ export class LintContext {
     return this.current;
   }
 
-  beginStatement(statement: SqlStatement): void {
+  /** Starts checking a statement; `map` when it comes from another text than the last one. */
+  beginStatement(statement: SqlStatement, map?: TextMap): void {
     this.current = statement;
+    if (map !== undefined) this.map = map;
   }
 
   // -- transactions ----------------------------------------------------------------------
