@@ -74,8 +74,8 @@ export interface ScenarioWorkload {
   workload: LedgerWorkload;
   histograms: LatencyHistograms;
   tables: WorkloadTable[];
-  /** Starts `count` clients of the version a plan's start creates. */
-  startNew(plan: MigrationPlan, count: number): Promise<AppVersion>;
+  /** Starts `count` clients of the version a plan's start creates, counted under `label` (default "new"). */
+  startNew(plan: MigrationPlan, count: number, label?: AppVersion["label"]): Promise<AppVersion>;
   /** Audits the ledger through a version's views (the base schema when none is given). */
   audit(version?: AppVersion): Promise<{ lost: number; tables: TableAudit[] }>;
 }
@@ -100,9 +100,9 @@ export async function startWorkload(
     workload,
     histograms,
     tables,
-    async startNew(plan, count) {
+    async startNew(plan, count, label = "new") {
       const next = newVersionMapping(plan)!;
-      const version: AppVersion = { label: "new", versionSchema: next.versionSchema, mapping: next.mapping };
+      const version: AppVersion = { label, versionSchema: next.versionSchema, mapping: next.mapping };
       await workload.start(version, "public", count);
       return version;
     },
