@@ -39,6 +39,7 @@ export interface RuleData {
   "drop-column": { table: string; columnName: string };
   "drop-table": { table: string };
   "backfill-in-ddl-transaction": { table: string };
+  "lock-held-across-statements": { table: string; held: string };
   "missing-lock-timeout": { table: string };
   "unsupported-by-target": { target: string; feature: string };
   "advisory-lock-no-op": { function: string };

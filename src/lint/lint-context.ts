@@ -46,6 +46,7 @@ export class LintContext {
   private lockTimeout: "unset" | "session" | "local" = "unset";
   private lockTimeoutReported = false;
   private ddlInTransactionReported = false;
+  private lockHeldReported = false;
   private current: SqlStatement | undefined;
 
   constructor(
@@ -86,6 +87,7 @@ export class LintContext {
 
   endTransaction(): void {
     this.explicitDepth = 0;
+    this.lockHeldReported = false;
     this.alteredInTransaction.clear();
     for (const constraint of this.pending.values()) constraint.inOpenTransaction = false;
     if (this.lockTimeout === "local") this.lockTimeout = "unset";
@@ -168,6 +170,15 @@ export class LintContext {
    * an existing table: reports the first one that runs without a lock_timeout.
    */
   takesStrongLock(table: string): void {
+    const held = this.inExplicitTransaction ? [...this.alteredInTransaction].find((t) => t !== table) : undefined;
+    if (held !== undefined && !this.lockHeldReported) {
+      this.lockHeldReported = true;
+      this.report("lock-held-across-statements", { table, held }, {
+        message: `this statement locks "${table}" while the transaction still holds a strong lock on "${held}": ${RULES["lock-held-across-statements"].lock}`,
+        hint: RULES["lock-held-across-statements"].alternative,
+        severity: this.lockTimeout === "unset" && this.options.lockTimeoutProvided !== true ? "error" : "warning",
+      });
+    }
     this.alteredInTransaction.add(table);
     if (this.lockTimeout !== "unset" || this.options.lockTimeoutProvided === true || this.lockTimeoutReported) return;
     this.lockTimeoutReported = true;

@@ -28,6 +28,7 @@ export const RULE_IDS = [
   "drop-column",
   "drop-table",
   "backfill-in-ddl-transaction",
+  "lock-held-across-statements",
   "missing-lock-timeout",
   "unsupported-by-target",
   "advisory-lock-no-op",
@@ -231,6 +232,14 @@ export const RULES: Record<RuleId, RuleDescription> = {
     summary: "UPDATE or DELETE of a table altered earlier in the same transaction",
     lock: "the ALTER's ACCESS EXCLUSIVE lock is held while every row is written: reads and writes wait for the whole update",
     alternative: "commit the schema change first, then update in small batches (underway: add_column/alter_column with up runs a batched, throttled backfill)",
+    engines: PG,
+  },
+  "lock-held-across-statements": {
+    id: "lock-held-across-statements",
+    severity: "error",
+    summary: "a transaction that locks a second table while it holds a strong lock on a first one",
+    lock: "the first table stays locked while the second lock is waited for: every query on the first table queues behind it (an error without lock_timeout, a warning with one)",
+    alternative: "one table per transaction: commit after each ALTER (underway runs each table's change as its own step, with lock_timeout and retries)",
     engines: PG,
   },
   "missing-lock-timeout": {
