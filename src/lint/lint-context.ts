@@ -63,10 +63,27 @@ export class LintContext {
     return this.current;
   }
 
-  /** Starts checking a statement; `map` when it comes from another text than the last one. */
-  beginStatement(statement: SqlStatement, map?: TextMap): void {
+  private origin: TextPosition | undefined;
+
+  /**
+   * Starts checking a statement; `map` when it comes from another text than the last one,
+   * and `origin` when that text sits inside the file at a position (a DO block's body).
+   */
+  beginStatement(statement: SqlStatement, map?: TextMap, origin?: TextPosition): void {
     this.current = statement;
     if (map !== undefined) this.map = map;
+    this.origin = origin;
+  }
+
+  /** What `beginStatement` was last given, to return to it after a nested text. */
+  snapshot(): { statement: SqlStatement | undefined; map: TextMap; origin: TextPosition | undefined } {
+    return { statement: this.current, map: this.map, origin: this.origin };
+  }
+
+  restore(saved: ReturnType<LintContext["snapshot"]>): void {
+    this.current = saved.statement;
+    this.map = saved.map;
+    this.origin = saved.origin;
   }
 
   // -- transactions ----------------------------------------------------------------------
@@ -200,6 +217,10 @@ export class LintContext {
     let at: TextPosition;
     if (location === undefined || location < 0) at = { line: statement.line, column: statement.column };
     else at = this.map.positionOfByte(location);
+    const origin = this.origin;
+    if (origin !== undefined) {
+      at = at.line === 1 ? { line: origin.line, column: origin.column + at.column - 1 } : { line: origin.line + at.line - 1, column: at.column };
+    }
     return this.options.position ? this.options.position(at) : at;
   }
 

@@ -3,11 +3,13 @@
  * explicit locks, renames and drops, transaction control, settings, and the data changes
  * that hold a DDL lock. `checkStatement` is the entry point for one statement.
  */
-import type { DropStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from "libpg-query";
+import { parsePlPgSQLSync } from "libpg-query";
+import type { DoStmt, DropStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from "libpg-query";
 
 import { dottedName, functionsCalled, kindOf, nodeAs, relationName, stringValue } from "../ast.js";
 import type { LintContext } from "../lint-context.js";
 import { RULES } from "../rules.js";
+import { parseSql, TextMap } from "../sql-parser.js";
 import { checkAlterTable, unsupported } from "./alter-table.js";
 
 const LOCK_MODES = [
@@ -175,6 +177,73 @@ function advisoryLocks(ctx: LintContext, node: Node): void {
   }
 }
 
+/** The SQL a PL/pgSQL body runs: static statements, and EXECUTE of a string constant. */
+function plpgsqlStatements(tree: unknown): { query: string; lineno: number }[] {
+  const found: { query: string; lineno: number }[] = [];
+  const visit = (value: unknown, lineno: number): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, lineno);
+      return;
+    }
+    if (typeof value !== "object" || value === null) return;
+    const record = value as Record<string, unknown>;
+    const line = typeof record.lineno === "number" ? record.lineno : lineno;
+    const execsql = record.PLpgSQL_stmt_execsql as { lineno?: number; sqlstmt?: { PLpgSQL_expr?: { query?: string } } } | undefined;
+    if (execsql?.sqlstmt?.PLpgSQL_expr?.query !== undefined) found.push({ query: execsql.sqlstmt.PLpgSQL_expr.query, lineno: execsql.lineno ?? line });
+    const dynamic = record.PLpgSQL_stmt_dynexecute as { lineno?: number; query?: { PLpgSQL_expr?: { query?: string } } } | undefined;
+    const literal = dynamic?.query?.PLpgSQL_expr?.query;
+    if (literal !== undefined && /^'(?:[^']|'')*'$/s.test(literal.trim())) {
+      found.push({ query: literal.trim().slice(1, -1).replace(/''/g, "'"), lineno: dynamic?.lineno ?? line });
+    }
+    for (const key in record) visit(record[key], line);
+  };
+  visit(tree, 1);
+  return found;
+}
+
+/**
+ * A DO block's statements are checked like the file's own (Drizzle Kit, for one, wraps
+ * each foreign key in `DO $$ BEGIN ALTER TABLE ... EXCEPTION WHEN duplicate_object ...`).
+ * The block runs as one statement, so its statements share one transaction.
+ */
+function doBlock(ctx: LintContext, stmt: DoStmt): void {
+  const language = (stmt.args ?? []).map((a) => nodeAs(a, "DefElem")).find((d) => d?.defname === "language");
+  if (language !== undefined && stringValue(language.arg)?.toLowerCase() !== "plpgsql") return;
+  const outer = ctx.statement;
+  let tree: unknown;
+  try {
+    tree = parsePlPgSQLSync(outer.text);
+  } catch {
+    return;
+  }
+  const saved = ctx.snapshot();
+  const lines = outer.text.split("\n");
+  const wasInTransaction = ctx.inExplicitTransaction;
+  if (!wasInTransaction) ctx.beginTransaction();
+  try {
+    for (const { query, lineno } of plpgsqlStatements(tree)) {
+      // PL/pgSQL counts lines from the body, which starts on the DO's first line.
+      const lineIndex = Math.min(Math.max(lineno - 1, 0), lines.length - 1);
+      const found = lines[lineIndex]!.indexOf(query.split("\n", 1)[0]!.trim());
+      const origin = { line: outer.line + lineIndex, column: found === -1 ? 1 : found + 1 + (lineIndex === 0 ? outer.column - 1 : 0) };
+      const map = new TextMap(query);
+      let statements;
+      try {
+        statements = parseSql(query, map);
+      } catch {
+        continue;
+      }
+      for (const statement of statements) {
+        ctx.beginStatement(statement, map, origin);
+        checkStatement(ctx, statement.node);
+      }
+    }
+  } finally {
+    if (!wasInTransaction) ctx.endTransaction();
+    ctx.restore(saved);
+  }
+}
+
 /** Checks one statement and updates what the context knows. */
 export function checkStatement(ctx: LintContext, node: Node): void {
   switch (kindOf(node)) {
@@ -330,6 +399,9 @@ export function checkStatement(ctx: LintContext, node: Node): void {
       }
       return;
     }
+    case "DoStmt":
+      doBlock(ctx, nodeAs(node, "DoStmt")!);
+      return;
     case "CreateTrigStmt": {
       const stmt = nodeAs(node, "CreateTrigStmt")!;
       if (!ctx.isNewTable(stmt.relation)) ctx.takesStrongLock(relationName(stmt.relation));
