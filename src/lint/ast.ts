@@ -46,16 +46,14 @@ export function typeBaseName(type: TypeName | undefined): string {
   return names.join(".");
 }
 
-/** Integer type modifiers (`varchar(20)` -> [20], `numeric(10,2)` -> [10, 2]); undefined when any is not a constant. */
+/** Integer type modifiers (`varchar(20)` -> [20], `numeric(10,2)` -> [10, 2]); undefined when any is not an integer constant. */
 export function typeModifiers(type: TypeName | undefined): number[] | undefined {
   const mods: number[] = [];
   for (const mod of type?.typmods ?? []) {
-    const value = nodeAs(mod, "A_Const")?.ival?.ival;
-    if (value === undefined) {
-      // An ival of 0 is omitted from the tree.
-      if (nodeAs(mod, "A_Const") !== undefined && nodeAs(mod, "A_Const")?.ival !== undefined) mods.push(0);
-      else return undefined;
-    } else mods.push(value);
+    const constant = nodeAs(mod, "A_Const");
+    // The tree leaves out an ival of 0, but keeps the (empty) ival object.
+    if (constant?.ival === undefined) return undefined;
+    mods.push(constant.ival.ival ?? 0);
   }
   return mods;
 }

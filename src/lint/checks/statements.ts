@@ -70,7 +70,7 @@ function createIndex(ctx: LintContext, stmt: IndexStmt): void {
   ctx.takesStrongLock(table);
   ctx.ddlInTransaction("CREATE INDEX");
   ctx.report("require-concurrent-index-creation", { table, index: stmt.idxname }, {
-    message: `CREATE ${stmt.unique ? "UNIQUE " : ""}INDEX ${stmt.idxname ?? ""} on "${table}" without CONCURRENTLY: ${RULES["require-concurrent-index-creation"].lock}`.replace("  ", " "),
+    message: `CREATE ${stmt.unique ? "UNIQUE " : ""}INDEX ${stmt.idxname === undefined ? "" : `${stmt.idxname} `}on "${table}" without CONCURRENTLY: ${RULES["require-concurrent-index-creation"].lock}`,
     hint: RULES["require-concurrent-index-creation"].alternative,
   });
 }
