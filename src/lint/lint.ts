@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 
 import { UnderwayError } from "../errors.js";
-import { loadMigrationFile } from "../migration/load.js";
+import { loadMigrationFile, migrationNameFromPath } from "../migration/load.js";
 import { checkStatement } from "./checks/statements.js";
 import type { LintConfig } from "./config.js";
 import { compareFindings } from "./finding.js";
@@ -139,6 +139,22 @@ export async function lintFile(path: string, options: LintOptions = {}): Promise
   return applyRuleSettings(findings, options.rules ?? {}).sort(compareFindings);
 }
 
+/**
+ * Every .sql file, and the YAML and JSON files named like migrations (`01_add_users.yaml`):
+ * a directory also holds package.json, CI workflows and the like, which are not migrations.
+ */
+function isLintable(path: string): boolean {
+  const extension = extname(path).toLowerCase();
+  if (extension === ".sql") return true;
+  if (!(LINTABLE_EXTENSIONS as readonly string[]).includes(extension)) return false;
+  try {
+    migrationNameFromPath(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The lintable files of a directory and its subdirectories, sorted. */
 async function filesIn(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -147,7 +163,7 @@ async function filesIn(dir: string): Promise<string[]> {
     if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) files.push(...(await filesIn(path)));
-    else if ((LINTABLE_EXTENSIONS as readonly string[]).includes(extname(entry.name).toLowerCase())) files.push(path);
+    else if (isLintable(path)) files.push(path);
   }
   return files;
 }

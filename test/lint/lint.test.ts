@@ -203,6 +203,12 @@ describe("the lint command", () => {
     await writeFile(json, JSON.stringify({ operations: [{ sql: { up: "ALTER TABLE t RENAME TO u" } }] }, null, 2));
     const jsonRun = await runLintCli(["lint", "--format", "json", json]);
     expect((JSON.parse(jsonRun.stdout) as { findings: Finding[] }).findings.map((f) => `${f.rule}@${f.line}:${f.column}`)).toEqual(["rename-table@5:16"]);
+    // In a directory, YAML and JSON files not named like migrations are not linted.
+    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "app" }));
+    await writeFile(join(dir, "docker-compose.yml"), "services: {}\n");
+    const dirRun = await runLintCli(["lint", "--format", "json", dir]);
+    const linted = JSON.parse(dirRun.stdout) as { problems?: { file: string }[] };
+    expect((linted.problems ?? []).map((p) => p.file).filter((f) => /package\.json|docker-compose/.test(f))).toEqual([]);
     const invalid = join(dir, "07_bad.yaml");
     await writeFile(invalid, "operations: [{ sql: {} }]\n");
     expect((await runLintCli(["lint", invalid])).code).toBe(2);
