@@ -61,6 +61,41 @@ function mergeAlterColumn(operations: FileOperation[], operation: FileOperation)
   return index;
 }
 
+/** The columns (`table.column`) an operation changes; `table.*` for the whole table. Tables it creates are left out. */
+function changedColumns(operation: FileOperation): string[] {
+  const [kind, fields] = Object.entries(operation)[0]!;
+  const table = String(fields.table ?? fields.name ?? "");
+  const list = (value: unknown): string[] => (Array.isArray(value) ? value.map((c) => (typeof c === "string" ? c : String((c as { column?: unknown }).column))) : []);
+  switch (kind) {
+    case "add_column":
+      return [`${table}.${String((fields.column as { name?: unknown }).name)}`];
+    case "alter_column":
+    case "drop_column":
+      return [`${table}.${String(fields.column)}`];
+    case "rename_column":
+      return [`${table}.${String(fields.from)}`, `${table}.${String(fields.to)}`];
+    case "create_index":
+    case "create_constraint":
+      return list(fields.columns).map((c) => `${table}.${c}`);
+    case "rename_table":
+      return [`${String(fields.from)}.*`, `${String(fields.to)}.*`];
+    case "drop_table":
+      return [`${table}.*`];
+    default:
+      return [];
+  }
+}
+
+function touchesAgain(operations: FileOperation[], operation: FileOperation): boolean {
+  const created = new Set(operations.filter((o) => o.create_table !== undefined).map((o) => String(o.create_table!.name)));
+  const earlier = new Set(operations.flatMap(changedColumns));
+  return changedColumns(operation).some((key) => {
+    const table = key.slice(0, key.lastIndexOf("."));
+    if (created.has(table) && !earlier.has(key)) return false;
+    return earlier.has(key) || earlier.has(`${table}.*`) || (key.endsWith(".*") && [...earlier].some((k) => k.startsWith(`${table}.`)));
+  });
+}
+
 function firstLine(text: string): string {
   const line = text.split("\n", 1)[0]!.trim();
   return line.length > 90 ? `${line.slice(0, 87)}...` : line;
@@ -92,16 +127,22 @@ export function convertSql(text: string, options: { file: string; name: string; 
       if (part.kind === "dropped") continue;
       if (part.kind === "operations") {
         if (part.operations.length === 0) continue;
-        if (current === undefined || current.raw !== undefined) groups.push((current = { operations: [], comments: [] }));
         part.operations.forEach((operation, i) => {
           const comment = i === 0 ? [where, ...part.notes].join("\n") : "";
-          const merged = mergeAlterColumn(current!.operations, operation);
-          if (merged !== undefined) {
-            if (comment !== "") current!.comments[merged] = `${current!.comments[merged]!}\n${comment}`.replace(/^\n/, "");
-            return;
+          if (current !== undefined && current.raw === undefined) {
+            const merged = mergeAlterColumn(current.operations, operation);
+            if (merged !== undefined) {
+              if (comment !== "") current.comments[merged] = `${current.comments[merged]!}\n${comment}`.replace(/^\n/, "");
+              return;
+            }
           }
-          current!.operations.push(operation);
-          current!.comments.push(comment);
+          // A second operation on a column an operation of this migration already changes
+          // starts the next migration: underway plans each column's change once.
+          if (current === undefined || current.raw !== undefined || touchesAgain(current.operations, operation)) {
+            groups.push((current = { operations: [], comments: [] }));
+          }
+          current.operations.push(operation);
+          current.comments.push(comment);
         });
         notes.push(...part.notes.map((n) => `${options.file}:${statement.line}: ${n}`));
         continue;

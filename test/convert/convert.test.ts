@@ -152,6 +152,23 @@ COMMENT ON COLUMN orders.total IS 'in cents';
     expect((await columns(db.url, "orders")).total?.nullable).toBe(false);
   });
 
+  it("starts a new migration when an operation changes a column an earlier one already changed", async () => {
+    const result = await convert(
+      dir,
+      "20240106_index_then_widen.sql",
+      `CREATE INDEX orders_total_idx ON orders (total);
+ALTER TABLE orders ALTER COLUMN total TYPE bigint;
+ALTER TABLE orders RENAME COLUMN total TO total_cents;
+`,
+    );
+    expect(result.files.map((f) => f.name)).toEqual(["20240106_index_then_widen_p01", "20240106_index_then_widen_p02", "20240106_index_then_widen_p03"]);
+    for (const path of result.files.map((f) => f.path)) {
+      await migrator.start(await loadMigrationFile(path));
+      await migrator.complete();
+    }
+    expect((await columns(db.url, "orders")).total_cents?.type).toBe("bigint");
+  });
+
   it("works through the command: writes the files, prints their paths, warns on stderr, exits 0 (2 for unparseable SQL)", async () => {
     const path = join(dir, "20240105_cli.sql");
     await writeFile(path, "ALTER TABLE users ADD COLUMN nickname text;\nVACUUM FULL users;\n");
