@@ -20,7 +20,7 @@ export interface RuleData {
   "require-concurrent-index-creation": { table: string; index?: string };
   "require-concurrent-index-deletion": { index: string };
   "reindex-without-concurrently": { target: string };
-  "concurrently-in-transaction": { statement: "CREATE INDEX" | "DROP INDEX" | "REINDEX" | "REFRESH MATERIALIZED VIEW" };
+  "concurrently-in-transaction": { statement: "CREATE INDEX" | "DROP INDEX" | "REINDEX" | "VACUUM" };
   "volatile-default": { table: string; columnName: string; functions: string[] };
   "column-type-change": { table: string; columnName: string; type: string };
   "stored-generated-column": { table: string; columnName: string };

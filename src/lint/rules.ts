@@ -83,9 +83,9 @@ export const RULES: Record<RuleId, RuleDescription> = {
   "concurrently-in-transaction": {
     id: "concurrently-in-transaction",
     severity: "error",
-    summary: "CONCURRENTLY inside a transaction block",
+    summary: "CONCURRENTLY (or VACUUM) inside a transaction block",
     lock: "none: PostgreSQL refuses it (ERROR 25001: cannot run inside a transaction block), so the migration fails",
-    alternative: "run the CONCURRENTLY statement on its own, outside BEGIN/COMMIT and not batched with other statements",
+    alternative: "run the statement on its own, outside BEGIN/COMMIT and not batched with other statements",
     engines: PG,
   },
   "volatile-default": {

@@ -5,7 +5,10 @@ import { runLintCli } from "./support/run-lint-cli.js";
 
 const corpus = join(import.meta.dirname, "../fixtures/lint/corpus");
 
-/** `-- expect: error rule@line, warning rule@line` (or `none`) on the file's second line. */
+/**
+ * `-- expect: error rule@line, warning rule@line` (or `none`) on the file's second line,
+ * and optionally `-- target: postgres@18` (default postgres@14) on the third.
+ */
 function expected(text: string, file: string): string[] {
   const match = /^-- expect: (.*)$/m.exec(text);
   if (match === null) throw new Error(`${file} has no "-- expect:" line`);
@@ -29,7 +32,8 @@ describe("the lint corpus", () => {
   it.each(files)("%s", async (file) => {
     const path = join(corpus, file);
     const text = await readFile(path, "utf8");
-    const run = await runLintCli(["lint", "--format", "json", path]);
+    const target = /^-- target: (.*)$/m.exec(text)?.[1]?.trim();
+    const run = await runLintCli(["lint", "--format", "json", ...(target === undefined ? [] : ["--target", target]), path]);
     const { findings } = JSON.parse(run.stdout) as { findings: { rule: string; severity: string; line: number; file: string }[] };
     expect(findings.map((f) => `${f.severity} ${f.rule}@${f.line}`)).toEqual(expected(text, file));
     expect(findings.every((f) => f.file === path)).toBe(true);

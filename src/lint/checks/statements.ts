@@ -79,6 +79,9 @@ function drop(ctx: LintContext, stmt: DropStmt): void {
   const names = (stmt.objects ?? []).map((o) => dottedName(nodeAs(o, "List")?.items));
   if (stmt.removeType === "OBJECT_INDEX") {
     if (stmt.concurrent) {
+      if (names.length > 1 || stmt.behavior === "DROP_CASCADE") {
+        unsupported(ctx, `DROP INDEX CONCURRENTLY with ${names.length > 1 ? "several indexes" : "CASCADE"} (PostgreSQL drops one index at a time concurrently, without CASCADE)`, "one DROP INDEX CONCURRENTLY statement per index");
+      }
       if (ctx.inTransaction) {
         ctx.report("concurrently-in-transaction", { statement: "DROP INDEX" }, {
           message: `DROP INDEX CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
@@ -326,6 +329,12 @@ export function checkStatement(ctx: LintContext, node: Node): void {
     }
     case "VacuumStmt": {
       const stmt = nodeAs(node, "VacuumStmt")!;
+      if (stmt.is_vacuumcmd && ctx.inTransaction && ctx.target.engine === "postgres") {
+        ctx.report("concurrently-in-transaction", { statement: "VACUUM" }, {
+          message: `VACUUM inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
+          hint: RULES["concurrently-in-transaction"].alternative,
+        });
+      }
       if (!stmt.is_vacuumcmd || !hasOption(stmt.options, "full")) return;
       if (ctx.target.engine === "cockroachdb") {
         unsupported(ctx, "VACUUM", "CockroachDB garbage-collects old versions itself; drop the statement");
