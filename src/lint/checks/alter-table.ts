@@ -19,7 +19,7 @@ const SERIAL_TYPES = new Set(["smallserial", "serial", "bigserial", "serial2", "
  * inet, timestamp -> timestamptz with the session in UTC, text -> citext). The old type is
  * not in the SQL, so these are warnings, not errors.
  */
-const POSSIBLY_BINARY_COERCIBLE = new Set(["text", "varchar", "numeric", "inet", "timestamptz", "citext", "varbit", "bpchar"]);
+const POSSIBLY_BINARY_COERCIBLE = new Set(["text", "varchar", "numeric", "inet", "timestamptz", "citext", "varbit"]);
 
 function constraintsOf(column: ColumnDef): Constraint[] {
   return (column.constraints ?? []).map((c) => nodeAs(c, "Constraint")).filter((c): c is Constraint => c !== undefined);
