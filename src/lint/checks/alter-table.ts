@@ -242,14 +242,6 @@ function alterColumnType(ctx: LintContext, table: string, column: string, def: C
   const written = `${type}${modifiers && modifiers.length > 0 ? `(${modifiers.join(",")})` : ""}`;
   const using = def?.raw_default !== undefined;
   const maybeFree = !using && POSSIBLY_BINARY_COERCIBLE.has(type.toLowerCase());
-  if (ctx.target.engine === "cockroachdb" && !maybeFree) {
-    unsupported(
-      ctx,
-      "online ALTER COLUMN ... TYPE that rewrites (documented as preview: needs enable_experimental_alter_column_type_general and cannot run in an explicit transaction)",
-      "underway alter_column with type, up and down (a new column, backfilled, swapped at complete)",
-      def?.location,
-    );
-  }
   ctx.report("column-type-change", { table, columnName: column, type: written }, {
     message: maybeFree
       ? `changing "${column}" of "${table}" to ${written} rewrites the table under ACCESS EXCLUSIVE unless it only widens the old type (varchar(n) to varchar(m >= n) or text, numeric precision up with the same scale, cidr to inet, timestamp to timestamptz with TimeZone UTC); the old type is not in the file, so check it`
