@@ -57,7 +57,7 @@ function createIndex(ctx: LintContext, stmt: IndexStmt): void {
   if (stmt.concurrent) {
     if (ctx.inTransaction) {
       ctx.report("concurrently-in-transaction", { statement: "CREATE INDEX" }, {
-        message: `CREATE INDEX CONCURRENTLY ${stmt.idxname ?? ""} inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
+        message: `CREATE INDEX CONCURRENTLY${stmt.idxname === undefined ? "" : ` ${stmt.idxname}`} inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
         hint: RULES["concurrently-in-transaction"].alternative,
       });
     }
