@@ -1,8 +1,8 @@
 /**
  * Which tables the rehearsal's workload writes, and how each version of the application
  * names them. A table qualifies when it has a primary key and a "witness" column the
- * migration leaves alone (not rewritten, renamed or dropped, no key, unique, foreign key
- * or check constraint on it): a number the clients add deltas to, or else text they set.
+ * migration does not rewrite or drop (no key, unique index, foreign key or check
+ * constraint on it either): a number the clients add deltas to, or else text they set.
  */
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
@@ -67,7 +67,7 @@ export async function chooseWorkloadTables(
                       'name', a.attname, 'type', format_type(a.atttypid, NULL),
                       'generated', a.attgenerated <> '' OR a.attidentity = 'a',
                       'constrained', EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND a.attnum = ANY (k.conkey))
-                                  OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND a.attnum = ANY (i.indkey)),
+                                  OR EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique AND a.attnum = ANY (i.indkey)),
                       'has_default', a.atthasdef OR a.attidentity <> '',
                       'not_null', a.attnotnull) ORDER BY a.attnum)
                FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
@@ -93,7 +93,7 @@ export async function chooseWorkloadTables(
     const candidates = row.columns.filter((c) => !c.generated && !c.constrained && !touched.has(c.name) && !c.name.startsWith("_uw_"));
     const witness = candidates.find((c) => NUMERIC_TYPES.has(c.type)) ?? candidates.find((c) => TEXT_TYPES.has(c.type));
     if (!witness) {
-      skipped.push({ table: row.table, reason: "no integer or text column the migration leaves alone to audit writes with" });
+      skipped.push({ table: row.table, reason: "no integer or text column (free of constraints) that the migration neither rewrites nor drops, to audit writes with" });
       continue;
     }
     // Inserts copy a template row with a new key, so the key must fill itself and nothing else may be unique.
@@ -122,7 +122,10 @@ export function newVersionMapping(plan: MigrationPlan): { versionSchema: string;
   return undefined;
 }
 
-/** Columns the migration rewrites, renames or drops; "hidden" when the new version does not see the table. */
+/**
+ * Columns the migration rewrites or drops; "hidden" when the new version does not see the
+ * table. A renamed column stays a good witness: each version reaches it by its own name.
+ */
 function touchedColumns(
   plan: MigrationPlan | null,
   newVersion: { mapping: VersionMapping } | undefined,
@@ -139,9 +142,9 @@ function touchedColumns(
     if (newVersion.mapping.hiddenTables.includes(table)) return "hidden";
     const mapped = newVersion.mapping.tables[table];
     if (mapped) {
-      const seen = new Map(mapped.columns.map((c) => [c.physical, c.name]));
+      const seen = new Set(mapped.columns.map((c) => c.physical));
       for (const column of columns) {
-        if (seen.get(column) !== column) touched.add(column);
+        if (!seen.has(column)) touched.add(column);
       }
     }
   }

@@ -1,0 +1,81 @@
+import type { Command } from "commander";
+import { UnderwayError } from "../errors.js";
+import { parseDurationMs } from "../engine/lock-retry.js";
+import { FAULTS, rehearse, type Fault } from "../rehearse/rehearsal.js";
+import { formatReport } from "../rehearse/report.js";
+
+interface RehearseFlags {
+  from?: string;
+  schema: string;
+  stateSchema: string;
+  sample: string;
+  faults: string;
+  rows: string;
+  backfillTime: string;
+  clients: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** `--sample 1%`, `0.5%` or a fraction such as `0.01`. */
+export function parseSample(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text);
+  const value = match ? Number(match[1]) / (match[2] ? 100 : 1) : NaN;
+  if (!(value > 0 && value <= 1)) throw new UnderwayError("INVALID_ARGUMENT", `invalid --sample "${text}": a percentage such as 1% (at most 100%)`);
+  return value;
+}
+
+/** `--faults kill,failover`, `all` or `none`. */
+export function parseFaults(text: string): Fault[] {
+  const trimmed = text.trim().toLowerCase();
+  if (trimmed === "all") return [...FAULTS];
+  if (trimmed === "none" || trimmed === "") return [];
+  const faults = trimmed.split(",").map((f) => f.trim());
+  const unknown = faults.filter((f) => !(FAULTS as readonly string[]).includes(f));
+  if (unknown.length > 0) throw new UnderwayError("INVALID_ARGUMENT", `unknown fault(s) ${unknown.join(", ")}: choose from ${FAULTS.join(", ")}, all or none`);
+  return [...new Set(faults)] as Fault[];
+}
+
+function wholeNumber(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text.replaceAll("_", ""));
+  if (!Number.isInteger(value) || value < min || value > max) throw new UnderwayError("INVALID_ARGUMENT", `${flag} must be a whole number from ${min} to ${max}, got "${text}"`);
+  return value;
+}
+
+/**
+ * `underway rehearse FILE`: runs the migration on a throwaway local cluster under a
+ * workload while injecting faults, and reports what the application saw. Exit 1 when a
+ * write was lost, a query failed outside an injected outage, or the migration did not finish.
+ */
+export function registerRehearseCommand(program: Command): void {
+  program
+    .command("rehearse")
+    .description("rehearse a migration on a throwaway local primary + replicas under load, injecting faults")
+    .argument("<file>", "migration file (YAML or JSON)")
+    .option("--from <url>", "copy the schema and a sample of rows from this database (default: apply the migrations before FILE in its directory)")
+    .option("--schema <name>", "schema the migrations change", "public")
+    .option("--state-schema <name>", "schema where underway keeps its state", "underway")
+    .option("--sample <percent>", "share of each table's rows to copy from --from (tables under 10,000 rows are copied whole)", "1%")
+    .option("--faults <list>", `faults to inject: ${FAULTS.join(",")}, all or none`, "all")
+    .option("--rows <n>", "rows to generate per table without --from", "20000")
+    .option("--backfill-time <duration>", "how long the backfill should last, so the faults land inside it", "15s")
+    .option("--clients <n>", "application clients per version", "2")
+    .option("--json", "print the report as JSON")
+    .option("--verbose", "print error details")
+    .action(async (file: string, flags: RehearseFlags) => {
+      const report = await rehearse({
+        file,
+        from: flags.from,
+        schema: flags.schema,
+        stateSchema: flags.stateSchema,
+        sample: parseSample(flags.sample),
+        faults: parseFaults(flags.faults),
+        rows: wholeNumber("--rows", flags.rows, 100, 10_000_000),
+        backfillSeconds: parseDurationMs(flags.backfillTime) / 1000,
+        clients: wholeNumber("--clients", flags.clients, 1, 32),
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
+      if (!report.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,513 @@
+/**
+ * `underway rehearse FILE`: the advice "validate on a representative multi-node staging
+ * cluster with injected failures" as one command. A throwaway primary and replicas on this
+ * machine, a copy of the real schema with a sample of its rows (or the migration history
+ * and generated rows), old- and new-version clients writing through a proxy that stands
+ * for the primary's address, and the migration run by the real CLI while faults are
+ * injected: the underway process killed, the primary failed over, a replica that stops
+ * replaying, the network cut, a long transaction holding a lock. The report says what the
+ * application saw and whether any write was lost.
+ */
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { spawn } from "node:child_process";
+import { connect, redactUrl, serverMajorVersion, type Client } from "../db/connection.js";
+import { createDatabase } from "../db/local-server.js";
+import { ident, qualified } from "../db/ident.js";
+import { Migrator } from "../engine/migrator.js";
+import { UnderwayError } from "../errors.js";
+import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../migration/load.js";
+import { clusterBinDir, failover, pauseReplay, replicaLagBytes, resumeReplay, startCluster, type Cluster } from "./cluster.js";
+import { LatencyHistograms, type LatencySummary } from "./latency.js";
+import { auditTable, type TableAudit } from "./ledger.js";
+import { copySample, copySchema, generateRows, type SeedResult } from "./seed-data.js";
+import { TcpProxy } from "./tcp-proxy.js";
+import { LedgerWorkload, type QueryError } from "./workload.js";
+import { chooseWorkloadTables, newVersionMapping, relationExists, tableView, type AppVersion } from "./workload-tables.js";
+
+export const FAULTS = ["kill", "failover", "lag", "partition", "blocker"] as const;
+export type Fault = (typeof FAULTS)[number];
+
+export interface RehearsalOptions {
+  /** The migration file to rehearse. */
+  file: string;
+  /** Copy the schema and a sample of rows from here; without it, apply the history in the file's directory. */
+  from?: string;
+  schema?: string;
+  stateSchema?: string;
+  /** Fraction of each table's rows to copy (default 0.01); tables under 10,000 rows are copied whole. */
+  sample?: number;
+  /** Generated rows per table without `from` (default 20,000). */
+  rows?: number;
+  faults?: Fault[];
+  /** How long the backfill should last, so the faults land inside it (default 15 s). */
+  backfillSeconds?: number;
+  /** Clients per version (default 2), each at `rate` statements per second (default 50). */
+  clients?: number;
+  rate?: number;
+  /** Progress lines for people. */
+  log?: (line: string) => void;
+}
+
+export interface FaultRecord {
+  fault: Fault;
+  injected: boolean;
+  /** When, in seconds from the start of the migration. */
+  atSeconds: number | null;
+  detail: string;
+}
+
+export interface RehearsalReport {
+  ok: boolean;
+  migration: string;
+  source: string;
+  postgres: number;
+  nodes: { primary: number; replicas: number };
+  tables: { table: string; rows: number }[];
+  faults: FaultRecord[];
+  /** Each underway process the rehearsal ran, and how it ended. */
+  runs: { command: string; outcome: string }[];
+  finished: boolean;
+  failedQueries: number;
+  /** Failures an injected outage explains (connections lost while the primary was down or the network cut). */
+  outageErrors: number;
+  lostWrites: number;
+  acknowledgedWrites: number;
+  ledgerWrites: number;
+  latency: { before: LatencySummary; during: LatencySummary; after: LatencySummary };
+  maxReplicaLagBytes: number | null;
+  longestLock: { ms: number; mode: string; relation: string } | null;
+  durationSeconds: number;
+  errors: QueryError[];
+  audit: TableAudit[];
+  warnings: string[];
+  /** Why `ok` is false. */
+  problems: string[];
+}
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), "../../bin/underway.js");
+const OWNER = "rehearsal_owner";
+const DATABASE = "rehearsal";
+const LAG_LIMIT = "16MB";
+
+/**
+ * Runs a rehearsal and returns its report; throws only when it cannot run at all (no
+ * PostgreSQL binaries, an unreadable source, an invalid migration file).
+ *
+ * @example
+ * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01 });
+ * if (!report.ok) process.exitCode = 1;
+ */
+export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
+  const began = Date.now();
+  const log = options.log ?? (() => {});
+  const schema = options.schema ?? "public";
+  const stateSchema = options.stateSchema ?? "underway";
+  const faults = new Set(options.faults ?? FAULTS);
+  const file = await loadMigrationFile(options.file);
+  const version = options.from ? await sourceMajor(options.from) : 15;
+  const binDir = clusterBinDir(version);
+  if (!binDir) {
+    throw new UnderwayError(
+      "INVALID_STATE",
+      `underway rehearse needs the system PostgreSQL ${version} (initdb, postgres, pg_basebackup, pg_dump under /usr/lib/postgresql/${version}/bin): apt-get install postgresql-${version}`,
+    );
+  }
+  const warnings: string[] = [];
+  const replicas = faults.has("lag") && faults.has("failover") ? 2 : 1;
+  log(`starting a PostgreSQL ${version} primary and ${replicas} replica(s)`);
+  const cluster = await startCluster({ version, replicas });
+  let proxy: TcpProxy | undefined;
+  try {
+    const ownerUrl = await createDatabase(cluster.primary, { name: DATABASE, owner: OWNER });
+    const adminUrl = withDatabase(cluster.primary.url, DATABASE);
+    await withClient(cluster.primary.url, (c) => c.query(`GRANT pg_monitor TO ${ident(OWNER)}`));
+
+    let seed: SeedResult;
+    if (options.from) {
+      log(`copying the schema of ${redactUrl(options.from)} and a ${((options.sample ?? 0.01) * 100).toFixed(2)}% sample of its rows`);
+      warnings.push(...(await copySchema(binDir, options.from, ownerUrl)));
+      seed = await copySample(options.from, adminUrl, schema, options.sample ?? 0.01, stateSchema);
+    } else {
+      const history = (await loadMigrationDir(dirname(file.path))).filter((f) => f.name < file.name);
+      log(`applying ${history.length} earlier migration(s) from ${dirname(file.path)} and generating rows`);
+      const migrator = new Migrator({ databaseUrl: ownerUrl, schema, stateSchema });
+      for (const earlier of history) await migrator.start(earlier, { complete: true });
+      seed = await generateRows(adminUrl, schema, options.rows ?? 20_000);
+    }
+    warnings.push(...seed.warnings);
+
+    proxy = await TcpProxy.start(cluster.primary);
+    const url = proxy.url(ownerUrl);
+    return await runRehearsal({ began, log, schema, stateSchema, faults, file, cluster, proxy, url, ownerUrl, seed, warnings, options, source: options.from ? redactUrl(options.from) : "migration history", version });
+  } finally {
+    await proxy?.close();
+    await cluster.stop();
+  }
+}
+
+interface RunContext {
+  began: number;
+  log: (line: string) => void;
+  schema: string;
+  stateSchema: string;
+  faults: Set<Fault>;
+  file: MigrationFile;
+  cluster: Cluster;
+  proxy: TcpProxy;
+  /** Through the proxy: what underway and the application use. */
+  url: string;
+  /** To the first primary directly (its port changes on failover: see `direct()`). */
+  ownerUrl: string;
+  seed: SeedResult;
+  warnings: string[];
+  options: RehearsalOptions;
+  source: string;
+  version: number;
+}
+
+async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
+  const { log, schema, stateSchema, file, cluster, proxy, url, faults } = ctx;
+  // The current primary's own address (the proxy's target changes on failover).
+  const direct = () => {
+    const u = new URL(ctx.ownerUrl);
+    u.port = String(cluster.primary.port);
+    return u.toString();
+  };
+  const replicaCount = cluster.replicas.length;
+  const migrator = new Migrator({ databaseUrl: url, schema, stateSchema });
+  const plan = await migrator.plan(file);
+  const histograms = new LatencyHistograms();
+
+  // The old version: the newest completed migration's version schema, or the base schema.
+  const old = await withClient(url, async (c) => {
+    const latest = await migrator.latest().catch(() => null);
+    const versionSchema = latest?.phase === "completed" ? latest.versionSchema : null;
+    const { rows } = await c.query<{ ok: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS ok", [versionSchema ?? ""]);
+    return rows[0]!.ok ? versionSchema : null;
+  });
+  const { tables, skipped } = await withClient(url, (c) => chooseWorkloadTables(c, schema, plan));
+  for (const s of skipped) ctx.warnings.push(`workload leaves ${s.table} alone: ${s.reason}`);
+  if (tables.length === 0) ctx.warnings.push("no table the workload can audit: lost writes cannot be measured");
+  const workload = new LedgerWorkload({ url, tables, histograms, ratePerClient: ctx.options.rate ?? 50, workingSet: 500 });
+  await withClient(ctx.ownerUrl, (c) => workload.prepare(c));
+  const clients = ctx.options.clients ?? 2;
+  const oldVersion: AppVersion = { label: "old", versionSchema: old };
+  await workload.start(oldVersion, schema, clients);
+  log(`workload: ${clients} old-version client(s) on ${tables.map((t) => t.table).join(", ") || "nothing"}; baseline for 3s`);
+  await sleep(3000);
+
+  // Rows to backfill, for a rate that makes the backfill last long enough to hold the faults.
+  const backfillRows = await withClient(url, async (c) => {
+    let n = 0;
+    for (const table of plan.backfillTables) {
+      const { rows } = await c.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${qualified(schema, table)}`).catch(() => ({ rows: [{ n: "0" }] }));
+      n += Number(rows[0]!.n);
+    }
+    return n;
+  });
+  const maxRate = Math.max(50, Math.round(backfillRows / (ctx.options.backfillSeconds ?? 15)));
+  const records: FaultRecord[] = [...faults].map((fault) => ({ fault, injected: false, atSeconds: null, detail: "not injected: the migration finished first" }));
+  const record = (fault: Fault, detail: string) => {
+    const r = records.find((x) => x.fault === fault)!;
+    Object.assign(r, { injected: true, atSeconds: Math.round((Date.now() - startedAt) / 100) / 10, detail });
+    log(`fault ${fault}: ${detail}`);
+  };
+
+  histograms.phase = "during";
+  const startedAt = Date.now();
+  const sampler = startSampler(() => direct(), () => cluster.replicas.length > 0);
+  const runs: { command: string; outcome: string }[] = [];
+  const lagArgs = faults.has("lag") ? ["--max-lag", LAG_LIMIT] : [];
+  const startArgs = ["start", file.path, "--database-url", url, "--schema", schema, "--state-schema", stateSchema, "--lease", "2s", "--max-rate", String(maxRate), ...lagArgs];
+
+  // blocker: a long transaction already holds a lock on the table when start begins.
+  let releaseBlocker: (() => Promise<void>) | undefined;
+  const lockTable = plan.backfillTables[0] ?? tables[0]?.table;
+  if (faults.has("blocker") && lockTable) {
+    releaseBlocker = await holdLock(url, qualified(schema, lockTable));
+    record("blocker", `a transaction holds ACCESS SHARE on ${lockTable} for 4s as start begins`);
+    setTimeout(() => void releaseBlocker?.(), 4000);
+  }
+
+  let finished = false;
+  let running: ReturnType<typeof runCli> | undefined;
+  const progress = async (): Promise<number> =>
+    withClient(direct(), async (c) => {
+      const { rows } = await c.query<{ n: string | null }>(
+        `SELECT sum(r.rows_done)::text AS n FROM ${qualified(stateSchema, "backfill_ranges")} r JOIN ${qualified(stateSchema, "backfill_jobs")} j ON j.id = r.job_id WHERE j.migration = $1`,
+        [file.name],
+      );
+      return Number(rows[0]?.n ?? 0);
+    }).catch(() => 0);
+  const schedule: { fault: Fault; at: number; inject: () => Promise<void> }[] = [
+    {
+      fault: "lag",
+      at: 0.1,
+      inject: async () => {
+        const replica = cluster.replicas[cluster.replicas.length - 1];
+        if (!replica) return;
+        await pauseReplay(replica);
+        record("lag", `replica ${cluster.replicas.length} stops replaying for 5s (backfill --max-lag ${LAG_LIMIT})`);
+        await sleep(5000);
+        await resumeReplay(replica).catch(() => undefined);
+      },
+    },
+    {
+      fault: "kill",
+      at: 0.3,
+      inject: async () => {
+        running?.kill();
+        record("kill", "kill -9 of the underway process in the backfill; it is run again");
+      },
+    },
+    {
+      fault: "partition",
+      at: 0.5,
+      inject: async () => {
+        const end = workload.beginOutage();
+        proxy.cut("reset");
+        record("partition", "every connection to the primary reset and new ones refused for 3s");
+        await sleep(3000);
+        proxy.heal();
+        end();
+      },
+    },
+    {
+      fault: "failover",
+      at: 0.7,
+      inject: async () => {
+        const end = workload.beginOutage();
+        const result = await failover(cluster, 0);
+        proxy.retarget(cluster.primary);
+        end();
+        record("failover", `primary killed, replica promoted in ${result.seconds.toFixed(1)}s (${result.unreplayedBytes ?? "?"} bytes not yet replayed)`);
+      },
+    },
+  ].filter((s) => faults.has(s.fault as Fault)) as { fault: Fault; at: number; inject: () => Promise<void> }[];
+
+  // start, re-run whenever it stops (killed, or a lost connection), while faults fire on backfill progress.
+  let injecting: Promise<void> = Promise.resolve();
+  const watcher = setInterval(() => {
+    void (async () => {
+      if (schedule.length === 0 || backfillRows === 0) return;
+      const fraction = (await progress()) / backfillRows;
+      const due = schedule[0]!;
+      if (fraction >= due.at) {
+        schedule.shift();
+        injecting = injecting.then(() =>
+          due.inject().catch((error: unknown) => {
+            ctx.warnings.push(`injecting ${due.fault}: ${String(error)}`);
+          }),
+        );
+      }
+    })();
+  }, 200);
+  try {
+    for (let attempt = 0; attempt < 8 && !finished; attempt++) {
+      running = runCli(startArgs);
+      const result = await running.exited;
+      runs.push({ command: "start", outcome: outcomeOf(result) });
+      await injecting;
+      finished = result.code === 0;
+      // Re-run what a fault stopped (a kill, a lost connection); a failure of the migration itself is the finding.
+      if (!finished && result.signal === null && !/connect|terminat|ECONN|not queryable|lost the database|MIGRATION_LOCKED|another underway process/i.test(result.stderr)) break;
+      if (!finished) await sleep(1000);
+    }
+  } finally {
+    clearInterval(watcher);
+    await injecting;
+    await releaseBlocker?.();
+  }
+
+  let version: AppVersion | undefined;
+  if (finished) {
+    const next = newVersionMapping(plan);
+    if (next) {
+      version = { label: "new", versionSchema: next.versionSchema, mapping: next.mapping };
+      await workload.start(version, schema, clients);
+      log(`workload: ${clients} new-version client(s) started; old ones retire before complete`);
+      await sleep(2000);
+    }
+    await workload.stop("old");
+    finished = false;
+    for (let attempt = 0; attempt < 4 && !finished; attempt++) {
+      const killHere = faults.has("kill") && attempt === 0;
+      running = runCli(["complete", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]);
+      if (killHere) void running.waitFor(/complete 2\/\d+:/).then(() => {
+        running?.kill();
+        log("fault kill: kill -9 of underway complete at its second step; it is run again");
+      }, () => undefined);
+      const result = await running.exited;
+      runs.push({ command: "complete", outcome: outcomeOf(result) });
+      const phase = await withClient(url, async (c) => (await c.query<{ phase: string }>(`SELECT phase FROM ${qualified(stateSchema, "migrations")} WHERE schema = $1 AND name = $2`, [schema, file.name])).rows[0]?.phase).catch(() => undefined);
+      finished = phase === "completed";
+    }
+  }
+  histograms.phase = "after";
+  await sleep(2000);
+  await workload.stop();
+  const sampled = await sampler.stop();
+
+  const audit = await withClient(url, async (c) => {
+    const audits: TableAudit[] = [];
+    for (const t of tables) {
+      const view = tableView(t, finished && version ? version : oldVersion);
+      if (view && (await relationExists(c, view.relation))) audits.push(await auditTable(c, view));
+    }
+    return audits;
+  });
+  const lostWrites = audit.reduce((n, a) => n + a.lost, 0);
+  const problems: string[] = [];
+  if (!finished) problems.push(`the migration did not finish (${runs.map((r) => `${r.command}: ${r.outcome}`).join("; ")})`);
+  if (lostWrites > 0) problems.push(`${lostWrites} row(s) lost writes the ledger recorded`);
+  if (workload.failedQueries > 0) problems.push(`${workload.failedQueries} application queries failed outside the injected outages`);
+  return {
+    ok: problems.length === 0,
+    migration: file.name,
+    source: ctx.source,
+    postgres: ctx.version,
+    nodes: { primary: 1, replicas: replicaCount },
+    tables: ctx.seed.tables,
+    faults: records,
+    runs,
+    finished,
+    failedQueries: workload.failedQueries,
+    outageErrors: workload.outageErrors,
+    lostWrites,
+    acknowledgedWrites: workload.acknowledgedWrites,
+    ledgerWrites: audit.reduce((n, a) => n + a.writes, 0),
+    latency: { before: histograms.summary("before"), during: histograms.summary("during"), after: histograms.summary("after") },
+    maxReplicaLagBytes: sampled.maxLagBytes,
+    longestLock: sampled.longestLock,
+    durationSeconds: Math.round((Date.now() - ctx.began) / 100) / 10,
+    errors: workload.firstErrors,
+    audit,
+    warnings: ctx.warnings,
+    problems,
+  };
+}
+
+/**
+ * Samples the primary every 100 ms: the largest replica replay lag, and how long an
+ * underway session held a lock that blocks the application's writes (SHARE or stronger)
+ * on a table, the longest such stretch seen.
+ */
+function startSampler(url: () => string, hasReplicas: () => boolean) {
+  let stopped = false;
+  let maxLagBytes: number | null = null;
+  const held = new Map<string, { since: number; mode: string; relation: string }>();
+  let longestLock: { ms: number; mode: string; relation: string } | null = null;
+  const loop = (async () => {
+    let client: Client | undefined;
+    while (!stopped) {
+      try {
+        client ??= await connect(url(), { applicationName: "underway rehearse (sampler)" });
+        if (hasReplicas()) {
+          const lag = await replicaLagBytes({ url: url() }).catch(() => null);
+          if (lag !== null) maxLagBytes = Math.max(maxLagBytes ?? 0, lag);
+        }
+        const { rows } = await client.query<{ key: string; mode: string; relation: string }>(
+          `SELECT l.pid || '/' || l.relation || '/' || l.mode AS key, l.mode, l.relation::regclass::text AS relation
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.granted AND l.locktype = 'relation' AND a.application_name LIKE 'underway%' AND a.application_name NOT LIKE 'underway rehearse%'
+              AND l.mode IN ('ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+              AND l.relation IN (SELECT oid FROM pg_class WHERE relnamespace NOT IN (SELECT oid FROM pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema')))`,
+        );
+        const now = Date.now();
+        const seen = new Set(rows.map((r) => r.key));
+        for (const r of rows) if (!held.has(r.key)) held.set(r.key, { since: now, mode: r.mode, relation: r.relation });
+        for (const [key, h] of held) {
+          const ms = now - h.since;
+          if (!longestLock || ms > longestLock.ms) longestLock = { ms, mode: h.mode, relation: h.relation };
+          if (!seen.has(key)) held.delete(key);
+        }
+      } catch {
+        await client?.end().catch(() => undefined);
+        client = undefined;
+      }
+      await sleep(100);
+    }
+    await client?.end().catch(() => undefined);
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { maxLagBytes, longestLock };
+    },
+  };
+}
+
+/** Opens a transaction that reads the table (ACCESS SHARE) and keeps it open until the returned function is called. */
+async function holdLock(url: string, relation: string): Promise<() => Promise<void>> {
+  const client = await connect(url, { applicationName: "long report (rehearse blocker)" });
+  await client.query("BEGIN");
+  await client.query(`SELECT count(*) FROM ${relation}`);
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    await client.query("COMMIT").catch(() => undefined);
+    await client.end().catch(() => undefined);
+  };
+}
+
+function runCli(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  const waiters: { pattern: RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];
+  child.stdout.resume();
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const w of [...waiters]) {
+      if (w.pattern.test(stderr)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    child.once("close", (code, signal) => {
+      for (const w of waiters.splice(0)) w.reject(new Error("exited"));
+      resolve({ code, signal, stderr });
+    });
+  });
+  return {
+    exited,
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    },
+    waitFor: (pattern: RegExp) => new Promise<void>((resolve, reject) => waiters.push({ pattern, resolve, reject })),
+  };
+}
+
+function outcomeOf(result: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): string {
+  if (result.signal) return `killed (${result.signal})`;
+  if (result.code === 0) return "finished";
+  const reason = result.stderr.split("\n").filter((l) => l.startsWith("underway:")).pop() ?? result.stderr.trim().split("\n").pop() ?? "";
+  return `exit ${result.code}: ${reason.replace(/^underway: /, "")}`;
+}
+
+async function sourceMajor(url: string): Promise<number> {
+  return withClient(url, (c) => serverMajorVersion(c));
+}
+
+async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(url, { applicationName: "underway rehearse" });
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
