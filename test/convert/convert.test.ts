@@ -135,6 +135,36 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
     expect(Object.keys(await columns(db.url, "coupons"))).toEqual(["id", "code", "percent", "user_id"]);
   });
 
+  it("converts table-level constraints, composite keys and generated columns of a new table", async () => {
+    const result = await convert(
+      dir,
+      "20240107_memberships.sql",
+      `CREATE TABLE memberships (
+  user_id bigint NOT NULL,
+  org_id bigint NOT NULL,
+  role text NOT NULL DEFAULT 'member'::text,
+  seats integer,
+  seats_doubled integer GENERATED ALWAYS AS (seats * 2) STORED,
+  invited_by bigint,
+  PRIMARY KEY (user_id, org_id),
+  CONSTRAINT memberships_role_seats_key UNIQUE (role, seats),
+  CONSTRAINT memberships_invited_by_fkey FOREIGN KEY (invited_by) REFERENCES users (id) ON DELETE SET NULL,
+  CHECK (seats IS NULL OR seats > 0)
+);
+CREATE INDEX memberships_org_id_idx ON memberships USING hash (org_id);
+`,
+    );
+    expect(result.findings).toEqual([]);
+    const file = await loadMigrationFile(result.files[0]!.path);
+    expect(file.migration.operations.map((o) => o.kind)).toEqual(["create_table", "create_index"]);
+    await migrator.start(file);
+    await migrator.complete();
+    const constraints = await sql(db.url, `SELECT contype FROM pg_constraint WHERE conrelid = 'memberships'::regclass ORDER BY contype`);
+    expect(constraints.map((c) => c.contype)).toEqual(["c", "f", "p", "u"]);
+    const [generated] = await sql(db.url, `SELECT attgenerated FROM pg_attribute WHERE attrelid = 'memberships'::regclass AND attname = 'seats_doubled'`);
+    expect(generated?.attgenerated).toBe("s");
+  });
+
   it("sets NOT NULL and changes a default through alter_column", async () => {
     await sql(db.url, `UPDATE orders SET total = 1 WHERE total IS NULL`);
     const result = await convert(
