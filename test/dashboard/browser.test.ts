@@ -114,7 +114,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("the dashboard in Chro
       } finally {
         await stranger.close();
       }
-      expect((await status()).jobs[0]!.state).toMatch(/^(running|throttled)$/);
+      expect((await status()).jobs[0]!.state).not.toBe("paused");
 
       // A few seconds of chart, then the picture a person would see.
       await new Promise((r) => setTimeout(r, 3000));
