@@ -1,18 +1,14 @@
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { Migrator, type MigrationRecord } from "../../src/engine/migrator.js";
 import { startDashboard, type Dashboard } from "../../src/dashboard/dashboard.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { json, underway } from "../cli/run-cli.js";
 import { sample } from "../observe/prometheus-text.js";
-import { accountsTable, until, widenBalance } from "./fixture.js";
+import { accountsTable, browserTests, launchChromium, until, widenBalance } from "./fixture.js";
 
-/** Debian's chromium, which .ci/run installs; playwright-core brings no browser of its own. */
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(import.meta.dirname, "__screenshots__");
 const ROWS = 300_000;
 
@@ -24,38 +20,23 @@ const ROWS = 300_000;
  *
  * Without Chromium it is skipped outside CI; in CI (where .ci/run installs it) it must run.
  */
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)("the dashboard in Chromium", () => {
+describe.skipIf(!browserTests)("the dashboard in Chromium", () => {
   let db: FreshDatabase;
   let dashboard: Dashboard;
   let context: BrowserContext;
-  let profile: string;
+  let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
   const problems: string[] = [];
 
   beforeAll(async () => {
     db = await freshDatabase("browser");
     await accountsTable(db.url, ROWS);
     dashboard = await startDashboard({ databaseUrl: db.url, port: 0 });
-    profile = await mkdtemp(join(tmpdir(), "underway-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1400, height: 1050 },
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
+    context = browser.context;
     await mkdir(SCREENSHOTS, { recursive: true });
   });
   afterAll(async () => {
-    await context?.close();
-    if (profile) await rm(profile, { recursive: true, force: true });
+    await browser?.close();
     await dashboard?.close();
     await db?.drop();
   });

@@ -1,4 +1,9 @@
+import { existsSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
+import { chromium, type BrowserContext } from "playwright-core";
 import type { MigrationFile } from "../../src/migration/load.js";
 import { migrationFile } from "../support/migrations.js";
 
@@ -84,4 +89,42 @@ export function followEvents(url: string): { events: StreamedEvent[]; stop(): Pr
       await reading.catch(() => undefined);
     },
   };
+}
+
+/** Debian's chromium, which .ci/run installs; playwright-core brings no browser of its own. */
+export const CHROMIUM = "/usr/bin/chromium";
+
+/** Whether a browser test runs: always under CI (where a missing Chromium must fail), elsewhere when Chromium is there. */
+export const browserTests = existsSync(CHROMIUM) || Boolean(process.env.CI);
+
+/** Headless Chromium in a fresh profile, as the browser tests drive it. `close` removes the profile too. */
+export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+  const profile = await mkdtemp(join(tmpdir(), "underway-chromium-"));
+  try {
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1400, height: 1050 },
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+    return {
+      context,
+      async close() {
+        await context.close();
+        await rm(profile, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await rm(profile, { recursive: true, force: true });
+    throw error;
+  }
 }

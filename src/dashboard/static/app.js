@@ -86,7 +86,12 @@
     renderJobs(snapshot.jobs, snapshot.current);
     renderHistory(snapshot.migrations);
     renderControls();
-    $("lag-now").textContent = snapshot.replicas > 0 ? `${bytes(snapshot.replicaLagBytes)} now, ${snapshot.replicas} replica(s)` : "no replica streams";
+    $("lag-now").textContent =
+      snapshot.replicas === 0
+        ? "no replica streams"
+        : snapshot.replicaLagBytes === null
+          ? `${snapshot.replicas} replica(s); their positions are hidden from this role (grant it pg_monitor)`
+          : `${bytes(snapshot.replicaLagBytes)} now, ${snapshot.replicas} replica(s)`;
     renderCharts();
   }
 
@@ -209,9 +214,9 @@
     $("apply-throttle").disabled = !active || !jobs.some((j) => j.state !== "done");
     const first = jobs.find((j) => j.state !== "done");
     if (first) {
-      $("max-rate").placeholder = `now ${first.settings.maxRate === null ? "none" : fmt(first.settings.maxRate)} (rows/s)`;
+      $("max-rate").placeholder = `now ${first.settings.maxRate === null ? "none" : `${fmt(first.settings.maxRate)}/s`}`;
       const lag = first.settings.maxLagBytes !== null ? bytes(first.settings.maxLagBytes) : first.settings.maxLagSeconds !== null ? `${first.settings.maxLagSeconds}s` : "none";
-      $("max-lag").placeholder = `now ${lag} (64MB, 5s)`;
+      $("max-lag").placeholder = `now ${lag}`;
     }
     renderTokenBox();
   }
