@@ -51,12 +51,22 @@ describe.skipIf(!clusterBinDir(15))("faults around a running migration", () => {
     const run = underway(["start", file.path, "--database-url", url, "--max-lag", "16MB"]);
     let maxLag = 0;
     let heldAt = 0;
+    // WAL position samples before the hold, for the fastest WAL rate over 1 s windows.
+    const wal: { at: number; bytes: number }[] = [];
+    let peakRate = 0;
     let resumed = false;
     let settled = false;
     void run.exited.then(() => (settled = true));
     const migrator = new Migrator({ databaseUrl: url });
     while (!settled) {
       maxLag = Math.max(maxLag, (await replicaLagBytes(cluster.primary)) ?? 0);
+      if (!heldAt) {
+        const [position] = await queryOnce<{ bytes: number }>(cluster.primary.url, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 AS bytes");
+        const now = { at: Date.now(), bytes: position!.bytes };
+        const earlier = [...wal].reverse().find((w) => now.at - w.at >= 1000);
+        if (earlier) peakRate = Math.max(peakRate, ((now.bytes - earlier.bytes) * 1000) / (now.at - earlier.at));
+        wal.push(now);
+      }
       const [job] = (await migrator.jobs()).jobs;
       if (!heldAt && job?.throttledBy === "replica-lag") heldAt = Date.now();
       // Held for three seconds: let the replica replay again.
@@ -74,6 +84,7 @@ describe.skipIf(!clusterBinDir(15))("faults around a running migration", () => {
     printFigures("replica stops replaying", {
       limitMB: limit / MB,
       maxLagMB: maxLag / MB,
+      peakWalMBps: peakRate / MB,
       heldSeconds: heldAt ? 3 : 0,
       failedQueries: app.workload.failedQueries,
       lostWrites: audit.lost,
@@ -82,8 +93,10 @@ describe.skipIf(!clusterBinDir(15))("faults around a running migration", () => {
     });
     expect(heldAt, "the job never held for replica-lag").toBeGreaterThan(0);
     expect(result.stderr).not.toContain("warning:");
-    // The throttle reads lag four times a second and holds half a second of WAL before the limit.
-    expect(maxLag).toBeLessThan(limit * 1.5);
+    // The throttle reads lag four times a second and holds half a second of WAL before the
+    // limit; a batch in flight still lands. The bound of test/backfill/replica-lag.test.ts:
+    // within two seconds of the fastest WAL rate (the workload and the test's samples add to it).
+    expect(maxLag).toBeLessThan(limit + 2 * peakRate);
     expect(audit.lost).toBe(0);
     expect(app.workload.failedQueries, JSON.stringify(app.workload.firstErrors)).toBe(0);
   });

@@ -10,7 +10,7 @@ const ROWS = 40_000;
 const RATE = 20_000;
 const BACKFILL_MS = (ROWS / RATE) * 1000;
 /** Rounds after the calibration round; each kills `start` once and `complete` once. */
-const ROUNDS = 14;
+const ROUNDS = 16;
 const SEED = Number(process.env.UNDERWAY_SCENARIO_SEED ?? 20_241_121);
 
 /** mulberry32: a small seeded generator, so a failing point can be replayed with UNDERWAY_SCENARIO_SEED. */

@@ -89,6 +89,42 @@ describe.skipIf(!clusterBinDir(15))("underway rehearse", () => {
     expect(report.audit.map((a) => a.table).sort()).toEqual(["customers", "orders"]);
   });
 
+  it("builds the schema from the migration history and generated rows without --from", { timeout: 200_000 }, async () => {
+    const history = await mkdtemp(join(tmpdir(), "underway-rehearse-history-"));
+    await writeFile(
+      join(history, "01_items.yaml"),
+      YAML.stringify({
+        operations: [
+          { create_table: { name: "shelves", columns: [{ name: "id", type: "serial", pk: true }, { name: "label", type: "text" }] } },
+          {
+            create_table: {
+              name: "items",
+              columns: [
+                { name: "id", type: "bigserial", pk: true },
+                { name: "shelf_id", type: "integer", references: { name: "items_shelf_fk", table: "shelves", column: "id" } },
+                { name: "qty", type: "integer" },
+                { name: "label", type: "text" },
+              ],
+            },
+          },
+        ],
+      }),
+    );
+    const file = join(history, "02_qty_bigint.yaml");
+    await writeFile(file, YAML.stringify({ operations: [{ alter_column: { table: "items", column: "qty", type: "bigint", up: "qty::bigint", down: "qty::integer" } }] }));
+    const report = await rehearse({ file, rows: 5000, faults: ["kill", "blocker"], backfillSeconds: 4 });
+    console.log(formatReport(report));
+    expect(report.problems).toEqual([]);
+    expect(report.source).toBe("migration history");
+    // Parents first: shelves are filled before the items that point at them.
+    expect(report.tables).toEqual([
+      { table: "shelves", rows: 5000 },
+      { table: "items", rows: 5000 },
+    ]);
+    expect(report.faults.every((f) => f.injected)).toBe(true);
+    expect(report.audit.map((a) => a.table).sort()).toEqual(["items", "shelves"]);
+  });
+
   it("reports a failure with exit code 1 and --json, and refuses bad flags with exit code 2", { timeout: 200_000 }, async () => {
     // A migration whose backfill fails on the copied rows: the rehearsal must say FAILED.
     const file = join(dir, "03_bad_cents.yaml");
