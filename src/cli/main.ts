@@ -8,6 +8,8 @@ import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migra
 import { redactUrl } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import { ProgressPrinter, formatSeconds } from "./output.js";
+import { registerLintCommands } from "./lint-commands.js";
+import { renderPlan } from "../lint/plan-report.js";
 import type { JobSummary } from "../backfill/job-store.js";
 import type { VerifyReport } from "../verify/verify.js";
 import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
@@ -413,15 +415,16 @@ export function buildProgram(): Command {
   );
 
   connectionOptions(
-    program.command("plan").description("show the steps each phase of a migration would run").argument("<file>", "migration file"),
+    program
+      .command("plan")
+      .description("show the steps of each phase, the lock each statement takes, and the rows a backfill touches")
+      .argument("<file>", "migration file"),
   ).action(
     action(async (printer, file: string, options: GlobalOptions) => {
       const migration = await loadMigrationFile(file);
       const plan = await migratorFor(options, printer).plan(migration);
-      const text = (["start", "complete", "rollback"] as const)
-        .map((phase) => [`${phase}:`, ...plan[phase].map((s, i) => `  ${i + 1}. ${s.description}`)].join("\n"))
-        .join("\n");
-      print(options, plan, text);
+      const { text, json } = await renderPlan(plan, { databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, schema: options.schema });
+      print(options, json, text);
     }),
   );
 
@@ -443,6 +446,7 @@ export function buildProgram(): Command {
       if (summary.failedQueries > 0 || summary.lostWrites > 0) process.exitCode = 1;
     });
 
+  registerLintCommands(program);
   return program;
 }
 

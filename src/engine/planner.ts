@@ -163,7 +163,7 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
       statements: [`DROP SCHEMA IF EXISTS ${ident(previousVersionSchema)} CASCADE`],
     });
   }
-  const contractTables = new Set<string>([...ctx.dualWrite.keys(), ...stages.attach.keys()]);
+  const contractTables = new Set<string>([...ctx.dualWrite.keys(), ...stages.attach.keys(), ...stages.columnAttach.keys()]);
   for (const after of ctx.after.tables.values()) {
     const before = beforeByPhysical.get(after.physical);
     if (!before) continue;
@@ -183,7 +183,10 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
       continue;
     }
     const ref = qualified(ctx.schema, physical);
-    const statements: string[] = ctx.dualWrite.has(physical) ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical) : [];
+    const statements: string[] = [
+      ...(ctx.dualWrite.has(physical) ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical) : []),
+      ...(stages.columnAttach.get(physical) ?? []),
+    ];
     const used = new Set(after.columns.map((c) => c.physical));
     for (const column of before.columns) {
       if (!used.has(column.physical)) statements.push(`ALTER TABLE ${ref} DROP COLUMN ${ident(column.physical)}`);

@@ -5,6 +5,7 @@ import { constraintNotValid, uniqueViaConcurrentIndex } from "./constraint-steps
 import { duplicateColumns } from "./duplicate-columns.js";
 import {
   attach,
+  attachToColumn,
   invalid,
   objectName,
   requireColumn,
@@ -90,7 +91,7 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
   // No copy: the view carries what the new version sees until complete applies it.
   if (op.default !== undefined) {
     column.viewDefault = op.default;
-    attach(
+    attachToColumn(
       ctx,
       table,
       op.default === null
@@ -101,7 +102,7 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
   }
   if (op.comment !== undefined) {
     column.viewComment = op.comment;
-    attach(ctx, table, commentStatement(`COLUMN ${ref}.${ident(column.physical)}`, op.comment));
+    attachToColumn(ctx, table, commentStatement(`COLUMN ${ref}.${ident(column.physical)}`, op.comment));
     column.comment = op.comment;
   }
   if (dropsNotNull) {

@@ -1,4 +1,5 @@
 import { ident, identList } from "../db/ident.js";
+import { UnderwayError } from "../errors.js";
 import type { ColumnModel, TableModel } from "../engine/schema-model.js";
 import { renameIdentifiers } from "../engine/sql-expression.js";
 import { commentStatement } from "./column-definition.js";
@@ -173,8 +174,9 @@ function uniqueCopy(
  * rewritten as a concurrent build of a copy over the duplicated columns.
  */
 export function copyIndexDefinition(definition: string, copyName: string, renames: Record<string, string>): string {
-  const match = /^CREATE (UNIQUE )?INDEX (?:"(?:[^"]|"")+"|\S+) ON (ONLY )?(.*)$/s.exec(definition);
-  if (!match) throw new Error(`cannot read index definition: ${definition}`);
+  // pg_get_indexdef's form, or the planner's own for an index this migration creates.
+  const match = /^CREATE (UNIQUE )?INDEX (?:CONCURRENTLY )?(?:IF NOT EXISTS )?(?:"(?:[^"]|"")+"|\S+) ON (ONLY )?(.*)$/s.exec(definition);
+  if (!match) throw new UnderwayError("INVALID_MIGRATION", `cannot copy index for the changed column: ${definition}`);
   const [, unique = "", , rest = ""] = match;
   const on = /^((?:"(?:[^"]|"")+"|[^\s.]+)\.(?:"(?:[^"]|"")+"|\S+))(\s.*)$/s.exec(rest);
   const target = on ? on[1]! : rest;

@@ -72,6 +72,11 @@ export interface Stages {
   constrain: Step[];
   afterBackfill: Step[];
   validate: Step[];
+  /**
+   * Statements per physical table, run at complete before any column is dropped or
+   * renamed, so they name columns as the migration found them (defaults, comments).
+   */
+  columnAttach: Map<string, string[]>;
   /** Statements per physical table, run at complete after its columns have their final names. */
   attach: Map<string, string[]>;
   finalize: Step[];
@@ -82,7 +87,7 @@ export interface Stages {
 }
 
 export function newStages(): Stages {
-  return { expand: [], constrain: [], afterBackfill: [], validate: [], attach: new Map(), finalize: [], rollback: [], gates: new Map() };
+  return { expand: [], constrain: [], afterBackfill: [], validate: [], columnAttach: new Map(), attach: new Map(), finalize: [], rollback: [], gates: new Map() };
 }
 
 /** A semantic error in the migration: exit 2, naming the file and the field. */
@@ -122,6 +127,16 @@ export function attach(ctx: PlanContext, table: TableModel, statement: string): 
   const list = ctx.stages.attach.get(table.physical) ?? [];
   list.push(statement);
   ctx.stages.attach.set(table.physical, list);
+}
+
+/**
+ * Appends a statement naming a column by its physical name now to a table's transaction
+ * at complete, where it runs before columns are dropped or renamed.
+ */
+export function attachToColumn(ctx: PlanContext, table: TableModel, statement: string): void {
+  const list = ctx.stages.columnAttach.get(table.physical) ?? [];
+  list.push(statement);
+  ctx.stages.columnAttach.set(table.physical, list);
 }
 
 /**

@@ -1,28 +1,16 @@
-import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../support/cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { query, scratchDir, underway } from "../cli/run-cli.js";
 
 const corpus = join(import.meta.dirname, "../fixtures/lint/corpus");
 
-/** Whether the built binary has the lint commands (main.ts calls registerLintCommands). */
-async function wired(): Promise<boolean> {
-  if (!existsSync(join(dirname(CLI), "../dist/cli/main.js"))) return false;
-  const help = await underway(["--help"]);
-  return /^\s+lint\b/m.test(help.stdout) && /^\s+convert\b/m.test(help.stdout);
-}
-
-const available = await wired();
-
 /**
  * The issue's check, through `node bin/underway.js` as CI runs it: lint exits 1 on unsafe
  * files and 0 on safe ones, and what convert writes is accepted by `underway start`.
- * Runs once `npm run build` has built a binary whose main.ts registers the commands.
  */
-describe.skipIf(!available)("the lint and convert commands of the built binary", () => {
+describe("the lint and convert commands of the built binary", () => {
   let db: FreshDatabase;
   beforeAll(async () => {
     db = await freshDatabase("lint_binary");
