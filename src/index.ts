@@ -46,3 +46,5 @@ export { parseTarget } from "./lint/target.js";
 export type { Target } from "./lint/target.js";
 export type { Finding } from "./lint/finding.js";
 export type { RuleId } from "./lint/rules.js";
+export { rehearse, FAULTS } from "./rehearse/rehearsal.js";
+export type { RehearsalOptions, RehearsalReport, Fault } from "./rehearse/rehearsal.js";

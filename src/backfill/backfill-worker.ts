@@ -1,5 +1,5 @@
 import type { Client } from "../db/connection.js";
-import { connect, sqlState } from "../db/connection.js";
+import { connect, isConnectionLoss } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 import { isLockConflict, sleep } from "../engine/lock-retry.js";
@@ -34,16 +34,6 @@ export interface WorkerContext {
 }
 
 export type WorkerOutcome = "done" | "cancelled";
-
-/** Connection failures worth reconnecting for: a restart, a failover, a network cut. */
-function isConnectionLoss(error: unknown): boolean {
-  const state = sqlState(error);
-  if (state?.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT") return true;
-  const message = error instanceof Error ? error.message : "";
-  return /Connection terminated|connection .*(closed|lost)|Client has encountered a connection error/i.test(message);
-}
 
 /**
  * One backfill worker: leases a range, rewrites it batch by batch, each batch in a

@@ -9,6 +9,7 @@ import { redactUrl } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import { ProgressPrinter, formatSeconds } from "./output.js";
 import { registerLintCommands } from "./lint-commands.js";
+import { registerRehearseCommand } from "./rehearse-command.js";
 import { renderPlan } from "../lint/plan-report.js";
 import type { JobSummary } from "../backfill/job-store.js";
 import type { VerifyReport } from "../verify/verify.js";
@@ -447,6 +448,7 @@ export function buildProgram(): Command {
     });
 
   registerLintCommands(program);
+  registerRehearseCommand(program);
   return program;
 }
 

@@ -63,3 +63,17 @@ export function sqlState(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether an error means the connection was lost (a restart, a failover, a network cut)
+ * rather than that the statement failed: worth reconnecting and carrying on for.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof UnderwayError) return error.code === "CONNECTION" || (error.cause !== undefined && isConnectionLoss(error.cause));
+  const state = sqlState(error);
+  if (state?.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT") return true;
+  const message = error instanceof Error ? error.message : "";
+  return /Connection terminated|connection .*(closed|lost)|Client has encountered a connection error|not queryable/i.test(message);
+}

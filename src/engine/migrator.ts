@@ -1,5 +1,5 @@
 import type { Client } from "../db/connection.js";
-import { connect, serverMajorVersion } from "../db/connection.js";
+import { connect, isConnectionLoss, serverMajorVersion } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError, toUnderwayError } from "../errors.js";
 import type { MigrationFile } from "../migration/load.js";
@@ -495,11 +495,30 @@ export class Migrator {
   /**
    * Opens the dedicated connection and, when `guarded`, takes the migration guard. It
    * creates nothing: `init` and a successfully planned `start` create the state schema.
+   * When the connection is lost (a restart, a failover behind the same address, a
+   * network cut), a guarded action reconnects, takes the guard again and carries on,
+   * for up to two minutes: every phase resumes from its recorded step.
    */
   private async withClient<T>(
     fn: (client: Client) => Promise<T>,
     options: { guarded: boolean; graceMs?: number } = { guarded: true },
   ): Promise<T> {
+    const firstLoss = { at: 0 };
+    for (;;) {
+      try {
+        return await this.onceWithClient(fn, options);
+      } catch (error) {
+        if (!options.guarded || !isConnectionLoss(error)) throw error;
+        firstLoss.at ||= Date.now();
+        if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.options.onEvent?.({ type: "notice", message: `lost the database connection (${reason}); reconnecting` });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  }
+
+  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: { guarded: boolean; graceMs?: number }): Promise<T> {
     const client = await connect(this.options.databaseUrl, { applicationName: "underway" });
     let guard: MigrationGuard | undefined;
     try {
@@ -520,6 +539,9 @@ export class Migrator {
     }
   }
 }
+
+/** How long a phase keeps reconnecting after losing its connection. */
+const RECONNECT_FOR_MS = 120_000;
 
 function verifyFailure(migration: string, report: VerifyReport): UnderwayError {
   const bad = report.tables.filter((t) => t.mismatches > 0);

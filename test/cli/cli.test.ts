@@ -48,7 +48,7 @@ function escape(text: string): string {
 describe("arguments", () => {
   it("--help and --version exit 0; --version is the package's version", async () => {
     const help = expectSuccess(await underway(["--help"]));
-    const commands = ["init", "new", "start", "resume", "jobs", "pause", "cancel", "throttle", "verify", "complete", "rollback", "status", "latest", "migrate", "plan", "lint", "convert", "demo"];
+    const commands = ["init", "new", "start", "resume", "jobs", "pause", "cancel", "throttle", "verify", "complete", "rollback", "status", "latest", "migrate", "plan", "lint", "convert", "rehearse", "demo"];
     for (const command of commands) {
       expect(help.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, "m"));
     }
