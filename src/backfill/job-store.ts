@@ -198,8 +198,8 @@ export class JobStore {
     const { rows } = await this.client.query(
       `SELECT j.*, coalesce(sum(r.rows_done), 0)::text AS rows_done, count(r.*)::int AS ranges,
               count(*) FILTER (WHERE r.done)::int AS ranges_done,
-              count(*) FILTER (WHERE NOT r.done AND r.owner IS NOT NULL AND r.lease_expires_at >= now())::int AS live,
-              coalesce(array_agg(DISTINCT r.owner) FILTER (WHERE NOT r.done AND r.owner IS NOT NULL AND r.lease_expires_at >= now()), '{}') AS owners,
+              count(*) FILTER (WHERE r.owner IS NOT NULL AND r.lease_expires_at >= now())::int AS live,
+              coalesce(array_agg(DISTINCT r.owner) FILTER (WHERE r.owner IS NOT NULL AND r.lease_expires_at >= now()), '{}') AS owners,
               (j.updated_at > now() - interval '5 seconds') AS fresh
          FROM ${this.jobs} j LEFT JOIN ${this.ranges} r ON r.job_id = j.id
         WHERE j.schema = $1 AND j.migration = $2

@@ -15,6 +15,8 @@ import type { JobSummary } from "../backfill/job-store.js";
 import type { VerifyReport } from "../verify/verify.js";
 import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
 import { runDemo } from "../demo/demo.js";
+import type { MigrationEvent } from "../engine/step-runner.js";
+import { observeOptions, registerObserveCommands, withObservation, type ObserveFlags } from "./observe-commands.js";
 
 interface GlobalOptions {
   databaseUrl?: string;
@@ -124,7 +126,7 @@ function verifySummary(report: VerifyReport): string {
   return `${rows.toLocaleString("en-US")} rows: ${bad} mismatching${skipped ? `, ${skipped} relation(s) not verifiable` : ""}`;
 }
 
-function migratorFor(options: GlobalOptions, printer: ProgressPrinter): Migrator {
+function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: (event: MigrationEvent) => void = printer.onEvent): Migrator {
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   if (!databaseUrl) {
     throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
@@ -134,7 +136,7 @@ function migratorFor(options: GlobalOptions, printer: ProgressPrinter): Migrator
     schema: options.schema,
     stateSchema: options.stateSchema,
     lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout) },
-    onEvent: printer.onEvent,
+    onEvent,
   });
 }
 
@@ -175,7 +177,7 @@ export function buildProgram(): Command {
     <A extends unknown[]>(fn: (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
     async (...args: A) => {
       const options = args[args.length - 2] as GlobalOptions;
-      const printer = new ProgressPrinter(process.stderr, Boolean(options.json));
+      const printer = new ProgressPrinter(process.stderr, Boolean(options.json) || (options as ObserveFlags).logFormat === "json");
       try {
         await fn(printer, ...args);
       } finally {
@@ -218,16 +220,19 @@ export function buildProgram(): Command {
       .option("--complete", "complete right after starting")
       .option("--no-backfill", "stop before the backfill; run it later with resume"),
   ).action(
-    action(async (printer, file: string, options: GlobalOptions & BackfillFlags & { complete?: boolean; backfill: boolean }) => {
+    action(async (printer, file: string, options: GlobalOptions & BackfillFlags & ObserveFlags & { complete?: boolean; backfill: boolean }) => {
       const migration = await loadMigrationFile(file);
-      const migrator = migratorFor(options, printer);
-      const record = await migrator.start(migration, {
-        complete: Boolean(options.complete),
-        backfill: options.backfill,
-        workers: workersFrom(options),
-        leaseSeconds: leaseSecondsFrom(options),
-        settings: settingsFrom(options),
-      });
+      const record = await withObservation(options, printer, { migration: migration.name }, async (observation) =>
+        observation.record(
+          await migratorFor(options, printer, observation.onEvent).start(migration, {
+            complete: Boolean(options.complete),
+            backfill: options.backfill,
+            workers: workersFrom(options),
+            leaseSeconds: leaseSecondsFrom(options),
+            settings: settingsFrom(options),
+          }),
+        ),
+      );
       print(
         options,
         recordJson(record),
@@ -249,12 +254,16 @@ export function buildProgram(): Command {
         .option("--join", "if another process runs it, add this process's workers to it"),
     ),
   ).action(
-    action(async (printer, options: GlobalOptions & BackfillFlags & { join?: boolean }) => {
-      const outcome = await migratorFor(options, printer).resume({
-        workers: workersFrom(options),
-        leaseSeconds: leaseSecondsFrom(options),
-        settings: settingsFrom(options),
-        join: Boolean(options.join),
+    action(async (printer, options: GlobalOptions & BackfillFlags & ObserveFlags & { join?: boolean }) => {
+      const outcome = await withObservation(options, printer, {}, async (observation) => {
+        const result = await migratorFor(options, printer, observation.onEvent).resume({
+          workers: workersFrom(options),
+          leaseSeconds: leaseSecondsFrom(options),
+          settings: settingsFrom(options),
+          join: Boolean(options.join),
+        });
+        if (result.kind === "finished") observation.record(result.record);
+        return result;
       });
       if (outcome.kind === "finished") {
         print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${outcome.record.versionSchema}`);
@@ -308,11 +317,18 @@ export function buildProgram(): Command {
       .description("complete the active migration (contract), after verifying old against new")
       .option("--skip-verify", "contract without verifying first"),
   ).action(
-    action(async (printer, options: GlobalOptions & { skipVerify?: boolean }) => {
-      const record = await migratorFor(options, printer).complete({
-        skipVerify: Boolean(options.skipVerify),
-        onVerified: (report) => printer.line(`verified ${verifySummary(report)}`),
-      });
+    action(async (printer, options: GlobalOptions & ObserveFlags & { skipVerify?: boolean }) => {
+      const record = await withObservation(options, printer, {}, async (observation) =>
+        observation.record(
+          await migratorFor(options, printer, observation.onEvent).complete({
+            skipVerify: Boolean(options.skipVerify),
+            onVerified: (report) => {
+              observation.verified(report);
+              printer.line(`verified ${verifySummary(report)}`);
+            },
+          }),
+        ),
+      );
       print(options, recordJson(record), `migration ${record.name} completed`);
     }),
   );
@@ -320,10 +336,14 @@ export function buildProgram(): Command {
   connectionOptions(
     program.command("verify").description("check row by row that the active migration's old and new columns agree"),
   ).action(
-    action(async (printer, options: GlobalOptions) => {
-      const { migration, report } = await migratorFor(options, printer).verify((p) =>
-        printer.onEvent({ type: "notice", message: `  verified ${p.rowsChecked.toLocaleString("en-US")} rows of ${p.table}` }),
-      );
+    action(async (printer, options: GlobalOptions & ObserveFlags) => {
+      const { migration, report } = await withObservation(options, printer, {}, async (observation) => {
+        const result = await migratorFor(options, printer, observation.onEvent).verify((p) =>
+          observation.onEvent({ type: "notice", message: `  verified ${p.rowsChecked.toLocaleString("en-US")} rows of ${p.table}` }),
+        );
+        observation.verified(result.report, result.migration);
+        return result;
+      });
       const lines = report.tables.flatMap((t) => [
         `${t.table}: ${t.rowsChecked.toLocaleString("en-US")} rows checked, ${t.mismatches} mismatching`,
         ...t.ranges.map((r) => `  ${r.column}: keys ${r.from.join(",")}..${r.to.join(",")}: ${r.rows} row(s)`),
@@ -335,8 +355,10 @@ export function buildProgram(): Command {
   );
 
   connectionOptions(program.command("rollback").description("roll back the active migration")).action(
-    action(async (printer, options: GlobalOptions) => {
-      const record = await migratorFor(options, printer).rollback();
+    action(async (printer, options: GlobalOptions & ObserveFlags) => {
+      const record = await withObservation(options, printer, {}, async (observation) =>
+        observation.record(await migratorFor(options, printer, observation.onEvent).rollback()),
+      );
       print(options, recordJson(record), `migration ${record.name} rolled back`);
     }),
   );
@@ -449,6 +471,10 @@ export function buildProgram(): Command {
 
   registerLintCommands(program);
   registerRehearseCommand(program);
+  // --metrics-port, --metrics-host and --log-format on every command that runs a phase or a verification.
+  for (const name of ["start", "resume", "complete", "verify", "rollback"]) observeOptions(program.commands.find((c) => c.name() === name)!);
+  registerObserveCommands(program, connectionOptions);
+
   return program;
 }
 

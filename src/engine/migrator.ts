@@ -212,7 +212,7 @@ export class Migrator {
           schema: this.schema,
           migration: active.name,
           table: step.table,
-          onProgress: (progress) => this.options.onEvent?.({ type: "backfill", progress }),
+          onProgress: (progress) => this.options.onEvent?.({ type: "backfill", progress, migration: active.name }),
         });
         joined.push(step.table);
       }

@@ -9,12 +9,16 @@ import { versionSchemaStatements } from "./version-schema.js";
 import { createdBetween, dropCreatedStatements, schemaObjects, type CreatedObject } from "./sql-objects.js";
 
 /** Something worth telling the operator while a phase runs. */
-export type MigrationEvent =
-  | { type: "step"; action: Action; index: number; total: number; description: string }
-  | { type: "step-skipped"; action: Action; index: number; total: number; description: string; reason: string }
-  | { type: "retry"; action: Action; description: string; attempt: number; delayMs: number; blockedBy: string | null }
+export type MigrationEvent = (
+  | { type: "step"; action: Action; index: number; total: number; description: string; kind?: Step["kind"]; table?: string }
+  | { type: "step-skipped"; action: Action; index: number; total: number; description: string; reason: string; kind?: Step["kind"]; table?: string }
+  | { type: "retry"; action: Action; description: string; attempt: number; delayMs: number; blockedBy: string | null; kind?: Step["kind"]; table?: string }
   | { type: "backfill"; progress: BackfillProgress }
-  | { type: "notice"; message: string };
+  | { type: "notice"; message: string }
+) & {
+  /** The migration the event is about (logs and metrics label every line and series with it). */
+  migration?: string;
+};
 
 export interface StepRunnerOptions {
   client: Client;
@@ -57,8 +61,10 @@ export async function runSteps(
     ]);
   for (let i = from; i < steps.length; i++) {
     const step = steps[i]!;
+    const about = { migration: options.migration, kind: step.kind, ...("table" in step && step.table ? { table: step.table } : {}) };
     const onRetry: RetryListener = ({ attempt, delayMs, blockers }) =>
       options.onEvent?.({
+        ...about,
         type: "retry",
         action,
         description: step.description,
@@ -68,11 +74,11 @@ export async function runSteps(
       });
     if (step.kind === "backfill" && options.deferBackfill) return "deferred";
     if (step.onlyIfStarted !== undefined && startDone <= step.onlyIfStarted) {
-      options.onEvent?.({ type: "step-skipped", action, index: i, total: steps.length, description: step.description, reason: "its start step never ran" });
+      options.onEvent?.({ ...about, type: "step-skipped", action, index: i, total: steps.length, description: step.description, reason: "its start step never ran" });
       await record(client, i + 1);
       continue;
     }
-    options.onEvent?.({ type: "step", action, index: i, total: steps.length, description: step.description });
+    options.onEvent?.({ ...about, type: "step", action, index: i, total: steps.length, description: step.description });
     try {
       await runStep(options, step, onRetry, (c) => record(c, i + 1));
     } catch (error) {
@@ -171,7 +177,7 @@ async function runStep(
         schema: step.schema,
         migration: options.migration,
         table: step.table,
-        onProgress: (progress) => options.onEvent?.({ type: "backfill", progress }),
+        onProgress: (progress) => options.onEvent?.({ type: "backfill", progress, migration: options.migration }),
       });
       await record(client);
       return;

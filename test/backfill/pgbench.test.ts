@@ -118,7 +118,7 @@ const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / value
  * bench/ is where throughput is held to a number. A second with no transaction at all is
  * a block, not slowness, and is asserted.
  */
-describe.skipIf(!PGBENCH)("pgbench through a type change of pgbench_accounts.abalance", () => {
+describe("pgbench through a type change of pgbench_accounts.abalance", () => {
   let db: FreshDatabase;
 
   beforeAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterBinDir, failover, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
+import { failover, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
 import { Migrator } from "../../src/engine/migrator.js";
 import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
 
@@ -12,7 +12,7 @@ const ROWS = 120_000;
  * it had persisted (each row is counted once: not from zero), the migration finishes, and
  * the ledger holds every write the new primary has.
  */
-describe.skipIf(!clusterBinDir(15))("failover in the middle of a backfill", () => {
+describe("failover in the middle of a backfill", () => {
   let cluster: Cluster;
   let proxy: TcpProxy;
 

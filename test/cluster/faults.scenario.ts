@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { Migrator } from "../../src/engine/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
-import { clusterBinDir, pauseReplay, replicaLagBytes, resumeReplay, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
+import { pauseReplay, replicaLagBytes, resumeReplay, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
 import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore, type ScenarioWorkload } from "../support/fault-workload.js";
 
 const MB = 1024 * 1024;
@@ -23,7 +23,7 @@ async function finish(app: ScenarioWorkload, url: string, plan: Awaited<ReturnTy
  * replaying, the network between underway and the database cut, a long transaction
  * holding a lock on the table, and a second underway process on the same migration.
  */
-describe.skipIf(!clusterBinDir(15))("faults around a running migration", () => {
+describe("faults around a running migration", () => {
   let cluster: Cluster;
   let proxy: TcpProxy;
 

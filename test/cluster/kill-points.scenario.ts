@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../src/engine/migrator.js";
-import { clusterBinDir, startCluster, type Cluster } from "../support/cluster.js";
+import { startCluster, type Cluster } from "../support/cluster.js";
 import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore } from "../support/fault-workload.js";
 import type { MigrationPlan } from "../../src/engine/step.js";
 import type { AppVersion } from "../../src/rehearse/workload-tables.js";
@@ -45,7 +45,7 @@ interface Landing {
  * under old- and new-version clients: each time the same command run again finishes the
  * phase, and at the end the ledger holds every write.
  */
-describe.skipIf(!clusterBinDir(15))("kill -9 of underway at random points", () => {
+describe("kill -9 of underway at random points", () => {
   let cluster: Cluster;
 
   beforeAll(async () => {

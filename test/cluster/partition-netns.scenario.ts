@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../src/engine/migrator.js";
 import { CLI } from "../support/cli.js";
-import { clusterBinDir, startCluster, type Cluster } from "../support/cluster.js";
+import { startCluster, type Cluster } from "../support/cluster.js";
 import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore } from "../support/fault-workload.js";
-import { netemAvailable, netnsAvailable, startNetnsLink, type NetnsLink } from "../support/netns.js";
+import { netemAvailable, startNetnsLink, type NetnsLink } from "../support/netns.js";
 
 /**
  * underway in a network namespace of its own, reaching the primary over a veth link (with
@@ -12,7 +12,7 @@ import { netemAvailable, netnsAvailable, startNetnsLink, type NetnsLink } from "
  * when the link returns or stops with a reason; what it recorded is what it did, and a
  * re-run finishes. The application, on the primary's own network, is not affected.
  */
-describe.skipIf(!clusterBinDir(15) || !netnsAvailable())("a partition between underway and the primary (network namespaces)", () => {
+describe("a partition between underway and the primary (network namespaces)", () => {
   let cluster: Cluster;
   let link: NetnsLink;
 

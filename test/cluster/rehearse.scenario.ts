@@ -8,7 +8,6 @@ import { connect } from "../../src/db/connection.js";
 import { registerRehearseCommand } from "../../src/cli/rehearse-command.js";
 import { rehearse } from "../../src/rehearse/rehearsal.js";
 import { formatReport } from "../../src/rehearse/report.js";
-import { clusterBinDir } from "../support/cluster.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { printFigures } from "../support/fault-workload.js";
 
@@ -18,7 +17,7 @@ import { printFigures } from "../support/fault-workload.js";
  * database with a sample of its rows; the migration renames a column and turns amounts
  * into cents, which needs a backfill. Every fault is injected.
  */
-describe.skipIf(!clusterBinDir(15))("underway rehearse", () => {
+describe("underway rehearse", () => {
   let source: FreshDatabase;
   let dir: string;
 

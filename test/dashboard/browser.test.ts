@@ -7,7 +7,7 @@ import { startDashboard, type Dashboard } from "../../src/dashboard/dashboard.js
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { json, underway } from "../cli/run-cli.js";
 import { sample } from "../observe/prometheus-text.js";
-import { accountsTable, browserTests, launchChromium, until, widenBalance } from "./fixture.js";
+import { accountsTable, launchChromium, until, widenBalance } from "./fixture.js";
 
 const SCREENSHOTS = join(import.meta.dirname, "__screenshots__");
 const ROWS = 300_000;
@@ -20,7 +20,7 @@ const ROWS = 300_000;
  *
  * Without Chromium it is skipped outside CI; in CI (where .ci/run installs it) it must run.
  */
-describe.skipIf(!browserTests)("the dashboard in Chromium", () => {
+describe("the dashboard in Chromium", () => {
   let db: FreshDatabase;
   let dashboard: Dashboard;
   let context: BrowserContext;

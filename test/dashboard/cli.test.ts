@@ -1,6 +1,4 @@
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/cli.js";
@@ -8,10 +6,6 @@ import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { json, scratchDir, underway, writeMigration } from "../cli/run-cli.js";
 import { sample } from "../observe/prometheus-text.js";
 import { accountsTable, until } from "./fixture.js";
-
-const COMPILED_MAIN = join(import.meta.dirname, "../../dist/cli/main.js");
-/** Whether the built CLI registers the observe commands and flags yet (src/cli/main.ts wires them). */
-const wired = existsSync(COMPILED_MAIN) && readFileSync(COMPILED_MAIN, "utf8").includes("registerObserveCommands");
 
 /** Starts the built binary and hands back its process, its stdout lines as they come, and its stderr. */
 function launch(args: string[]) {
@@ -28,7 +22,7 @@ function launch(args: string[]) {
  * The observe commands through the built binary: `underway dashboard`, and `start` with
  * `--metrics-port` and `--log-format json`.
  */
-describe.skipIf(!wired)("underway dashboard and --metrics-port, through the binary", () => {
+describe("underway dashboard and --metrics-port, through the binary", () => {
   let db: FreshDatabase;
   beforeAll(async () => {
     db = await freshDatabase("observe_cli");

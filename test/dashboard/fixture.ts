@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -93,9 +92,6 @@ export function followEvents(url: string): { events: StreamedEvent[]; stop(): Pr
 
 /** Debian's chromium, which .ci/run installs; playwright-core brings no browser of its own. */
 export const CHROMIUM = "/usr/bin/chromium";
-
-/** Whether a browser test runs: always under CI (where a missing Chromium must fail), elsewhere when Chromium is there. */
-export const browserTests = existsSync(CHROMIUM) || Boolean(process.env.CI);
 
 /** Headless Chromium in a fresh profile, as the browser tests drive it. `close` removes the profile too. */
 export async function launchChromium(): Promise<{ context: BrowserContext; close(): Promise<void> }> {

@@ -6,21 +6,21 @@ import { createDatabase } from "../../src/db/local-server.js";
 import { Migrator } from "../../src/engine/migrator.js";
 import { startDashboard } from "../../src/dashboard/dashboard.js";
 import type { DashboardSnapshot } from "../../src/dashboard/snapshot.js";
-import { clusterBinDir, pauseReplay, resumeReplay, startCluster, waitForReplay, type Cluster } from "../support/cluster.js";
-import { serverInfo } from "../support/database.js";
+import { pauseReplay, resumeReplay, startCluster, waitForReplay, type Cluster } from "../support/cluster.js";
 import { sample } from "../observe/prometheus-text.js";
-import { browserTests, launchChromium, until, widenBalance } from "./fixture.js";
+import { launchChromium, until, widenBalance } from "./fixture.js";
 
 const MB = 1024 * 1024;
 const ROWS = 200_000;
-const VERSION = serverInfo().version;
+/** Replicas are made with the system packages' pg_basebackup, so this runs on the system PostgreSQL 15. */
+const VERSION = 15;
 
 /**
  * A replica stops replaying while a backfill with --max-lag runs: the dashboard, which only
  * reads the state schema and pg_stat_replication, shows the lag, the job held by it, and
  * counts the time held in /metrics; the page (in Chromium, where there is one) shows it too.
  */
-describe.skipIf(!clusterBinDir(VERSION))("the dashboard watching a backfill held by replica lag", () => {
+describe("the dashboard watching a backfill held by replica lag", () => {
   let cluster: Cluster;
   beforeAll(async () => {
     cluster = await startCluster({ version: VERSION, replicas: 1, settings: { autovacuum: "off" } });
@@ -44,7 +44,7 @@ describe.skipIf(!clusterBinDir(VERSION))("the dashboard watching a backfill held
 
     const dashboard = await startDashboard({ databaseUrl: url, port: 0 });
     const unfollow = dashboard.poller.subscribe(() => undefined);
-    const browser = browserTests ? await launchChromium() : undefined;
+    const browser = await launchChromium();
     const migrator = new Migrator({ databaseUrl: url });
     let running: Promise<unknown> | undefined;
     try {
@@ -56,7 +56,8 @@ describe.skipIf(!clusterBinDir(VERSION))("the dashboard watching a backfill held
         return snapshot.jobs[0]?.throttledBy === "replica-lag" ? snapshot : undefined;
       }, 60_000);
       expect(held.replicas).toBe(1);
-      expect(held.replicaLagBytes).toBeGreaterThan(8 * MB);
+      // The job holds once the lag is within half a second of WAL (at most a quarter of the limit) of it.
+      expect(held.replicaLagBytes).toBeGreaterThan(6 * MB);
       expect(held.jobs[0]).toMatchObject({ state: "throttled", settings: { maxLagBytes: 8 * MB } });
 
       const scrape = async () => (await fetch(new URL("/metrics", dashboard.url))).text();
@@ -65,7 +66,7 @@ describe.skipIf(!clusterBinDir(VERSION))("the dashboard watching a backfill held
         const t = await scrape();
         return (sample(t, "underway_backfill_throttled_seconds_total", job) ?? 0) >= 3 ? t : undefined;
       }, 30_000);
-      expect(sample(text, "underway_replica_lag_bytes")).toBeGreaterThan(8 * MB);
+      expect(sample(text, "underway_replica_lag_bytes")).toBeGreaterThan(6 * MB);
       expect(sample(text, "underway_replicas")).toBe(1);
       expect(sample(text, "underway_backfill_throttled", job)).toBe(1);
       expect(sample(text, "underway_backfill_job_state", { migration: "01_widen", table: "accounts", state: "throttled" })).toBe(1);
