@@ -73,7 +73,7 @@ export function isConnectionLoss(error: unknown): boolean {
   const state = sqlState(error);
   if (state?.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return true;
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" || code === "ETIMEDOUT") return true;
+  if (typeof code === "string" && ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"].includes(code)) return true;
   const message = error instanceof Error ? error.message : "";
-  return /Connection terminated|connection .*(closed|lost)|Client has encountered a connection error|not queryable/i.test(message);
+  return /Connection terminated|connection .*(closed|lost|ended)|Client has encountered a connection error|not queryable|timeout expired/i.test(message);
 }

@@ -6,7 +6,7 @@
  * from those that an injected outage explains (a killed primary, a cut network).
  */
 import pg from "pg";
-import { sqlState } from "../db/connection.js";
+import { isConnectionLoss } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import type { LatencyHistograms } from "./latency.js";
 import { LEDGER_TABLE, createLedger, keySql, type TableView } from "./ledger.js";
@@ -153,7 +153,7 @@ export class LedgerWorkload {
   }
 
   private recordFailure(version: "old" | "new", error: unknown): void {
-    const lost = isConnectionError(error);
+    const lost = isConnectionLoss(error);
     const outage = lost && (this.outageDepth > 0 || Date.now() - this.outageEndedAt < OUTAGE_GRACE_MS);
     if (outage) this.counts[version].outageErrors++;
     else this.counts[version].failed++;
@@ -165,14 +165,6 @@ export class LedgerWorkload {
   }
 }
 
-/** A connection that broke or could not be made: a killed server, a failover, a cut network. */
-export function isConnectionError(error: unknown): boolean {
-  const state = sqlState(error);
-  if (state?.startsWith("08") || state === "57P01" || state === "57P02" || state === "57P03") return true;
-  if (["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"].includes(state ?? "")) return true;
-  const message = error instanceof Error ? error.message : String(error);
-  return /Connection terminated|connection .*(closed|lost|ended)|Client has encountered a connection error|not queryable|timeout expired/i.test(message);
-}
 
 function emptyCounts(): VersionCounts {
   return { clients: 0, updates: 0, inserts: 0, reads: 0, failed: 0, outageErrors: 0 };
@@ -282,7 +274,7 @@ class VersionClient {
         }
       } catch (error) {
         this.context.onFailure(error);
-        if (isConnectionError(error) || (this.client && !isUsable(this.client))) {
+        if (isConnectionLoss(error) || (this.client && !isUsable(this.client))) {
           await this.client?.end().catch(() => {});
           this.client = undefined;
           await sleep(200);
