@@ -59,10 +59,25 @@ export function createDualWriteStatements(
   const tag = dollarTag(...expressions);
   const branch = (bindings: Binding[], assignments: Assignment[]) =>
     assignments.length === 0 ? "    NULL;" : `    DECLARE\n${declare(bindings)}\n    BEGIN\n${assign(assignments)}\n    END;`;
+  // The common cases are decided inline, without a function call per row: the backfill
+  // and pinned clients set underway.version; a session whose search_path does not even
+  // contain the version schema's name cannot have it first. The rest (parsing
+  // search_path, refusing an unknown version) is is_new_version's.
+  const quick = versionSchema.includes('"')
+    ? ""
+    : `
+    WHEN (v IS NULL OR v = '') AND strpos(current_setting('search_path'), ${literal(versionSchema)}) = 0 THEN false`;
   const body = `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS ${tag}
 #variable_conflict use_column
+DECLARE
+  v text := current_setting('underway.version', true);
 BEGIN
-  IF ${qualified(stateSchema, "is_new_version")}(${literal(spec.schema)}, ${literal(versionSchema)}, ${literal(migration)}) THEN
+  -- In parentheses: PL/pgSQL reads an IF condition up to the first THEN outside them.
+  IF (CASE
+    WHEN v IN (${literal(versionSchema)}, ${literal(migration)}) THEN true
+    WHEN v = ${literal(spec.schema)} THEN false${quick}
+    ELSE ${qualified(stateSchema, "is_new_version")}(${literal(spec.schema)}, ${literal(versionSchema)}, ${literal(migration)})
+  END) THEN
 ${branch(spec.newBindings, spec.down)}
   ELSE
 ${branch(spec.oldBindings, spec.up)}
