@@ -1,0 +1,120 @@
+/**
+ * Figure 1: the unthrottled backfill's rows/s against one UPDATE's, each on a fresh copy
+ * of pgbench_accounts.
+ */
+import { performance } from "node:perf_hooks";
+import { Migrator } from "../../src/engine/migrator.js";
+import { bigintMigration, type BenchContext } from "./bench-context.js";
+import { backfillProgressLog } from "./backfill-progress.js";
+import { watchCpu, type CpuWindow } from "./cpu-usage.js";
+import { figure, foreignNote, type BenchReport, type Figure } from "./report.js";
+import { ServerCpuProfile, formatProfile } from "./server-cpu-profile.js";
+import { checkpoint, copyTable, totalSize, walPosition } from "./tables.js";
+
+const TARGET = 0.8;
+
+interface StepTiming {
+  index: number;
+  at: number;
+}
+
+/**
+ * Figure 1. The baseline first: a fresh copy gets the new column and one UPDATE fills it.
+ * Then another fresh copy gets the migration, run to `ready` with no throttle signal
+ * (`lockWait: false`; no other limit is set by default), and only its backfill step is
+ * timed, from the step runner's events.
+ */
+export async function measureBackfill(ctx: BenchContext, details: BenchReport["details"]): Promise<Figure> {
+  const { db, admin, rows, log } = ctx;
+
+  log("figure 1: fresh copy accounts_update for the single-statement UPDATE");
+  let t = performance.now();
+  await copyTable(db, "pgbench_accounts", "accounts_update", "aid");
+  details["copy table seconds"] = (performance.now() - t) / 1000;
+  await db.query(`ALTER TABLE accounts_update ADD COLUMN abalance_new bigint`);
+  await checkpoint(admin);
+  let wal = await walPosition(admin);
+  let cpu = watchCpu(ctx.postmasterPid);
+  let profile = new ServerCpuProfile(admin);
+  await profile.start();
+  t = performance.now();
+  const updated = await db.query(`UPDATE accounts_update SET abalance_new = abalance::bigint`);
+  const updateSeconds = (performance.now() - t) / 1000;
+  const updateCpu = cpu();
+  details["update CPU by process"] = formatProfile(await profile.stop());
+  const updateWal = Number((await walPosition(admin)) - wal);
+  const updateRows = updated.rowCount ?? rows;
+  details["update seconds"] = updateSeconds;
+  details["update CPU microseconds per row (server + client)"] = updateCpu.ownSeconds === null ? null : (updateCpu.ownSeconds * 1e6) / updateRows;
+  details["update WAL bytes per row"] = updateWal / updateRows;
+  details["update table size after, MiB"] = (await totalSize(db, "accounts_update")) / 2 ** 20;
+  log(`  UPDATE of ${updateRows.toLocaleString("en-US")} rows: ${updateSeconds.toFixed(1)} s`);
+  await db.query(`DROP TABLE accounts_update`);
+
+  log("figure 1: fresh copy accounts_backfill for the unthrottled backfill");
+  await copyTable(db, "pgbench_accounts", "accounts_backfill", "aid");
+  const file = await bigintMigration(ctx.dir, "01_backfill_bigint", "accounts_backfill");
+  const steps: StepTiming[] = [];
+  const progress = backfillProgressLog(log);
+  const migrator = new Migrator({
+    databaseUrl: ctx.url,
+    onEvent: (event) => {
+      if (event.type === "step" && event.action === "start") steps.push({ index: event.index, at: performance.now() });
+      progress.onEvent(event);
+    },
+  });
+  await checkpoint(admin);
+  wal = await walPosition(admin);
+  cpu = watchCpu(ctx.postmasterPid);
+  profile = new ServerCpuProfile(admin);
+  await profile.start();
+  t = performance.now();
+  const record = await migrator.start(file, { settings: { lockWait: false } });
+  const finished = performance.now();
+  const startCpu = cpu();
+  details["start CPU by process"] = formatProfile(await profile.stop());
+  const startWal = Number((await walPosition(admin)) - wal);
+  const backfillIndex = record.plan.start.findIndex((step) => step.kind === "backfill");
+  const from = steps.find((s) => s.index === backfillIndex)?.at;
+  if (from === undefined) throw new Error("the migration's start ran no backfill step");
+  const to = steps.find((s) => s.index > backfillIndex)?.at ?? finished;
+  const backfillSeconds = (to - from) / 1000;
+  const job = (await migrator.jobs()).jobs.find((j) => j.table === "accounts_backfill");
+  // The rate counts the table's rows: rows the job rewrote twice are its own overhead.
+  const backfillRows = rows;
+  details["rows rewritten by the backfill (job's count)"] = job?.rowsDone ?? null;
+  details["start seconds (all steps)"] = (finished - t) / 1000;
+  details["backfill step seconds"] = backfillSeconds;
+  details["start CPU microseconds per row (server + client, all steps)"] = startCpu.ownSeconds === null ? null : (startCpu.ownSeconds * 1e6) / backfillRows;
+  details["start WAL bytes per row (all steps)"] = startWal / backfillRows;
+  details["backfill table size after, MiB"] = (await totalSize(db, "accounts_backfill")) / 2 ** 20;
+  log(`  backfill of ${backfillRows.toLocaleString("en-US")} rows: ${backfillSeconds.toFixed(1)} s (start took ${((finished - t) / 1000).toFixed(1)} s)`);
+  await migrator.rollback();
+  await db.query(`DROP TABLE accounts_backfill`);
+
+  return figure({
+    id: "1",
+    title: "unthrottled backfill vs one UPDATE",
+    unit: "rows/s",
+    value: backfillRows / backfillSeconds,
+    baseline: updateRows / updateSeconds,
+    target: TARGET,
+    notes: [
+      `backfill step ${backfillSeconds.toFixed(1)} s for ${backfillRows.toLocaleString("en-US")} rows; UPDATE ${updateSeconds.toFixed(1)} s for ${updateRows.toLocaleString("en-US")} rows; each on a fresh copy after a CHECKPOINT`,
+      ...cpuNote(updateCpu, startCpu, updateRows, backfillRows),
+      ...foreignNote({ UPDATE: updateCpu.foreign, backfill: startCpu.foreign }),
+    ],
+  });
+}
+
+/**
+ * The same comparison in CPU time per row, which other load on the machine barely moves:
+ * a second opinion when the wall-clock figure was taken on a shared machine.
+ */
+function cpuNote(update: CpuWindow, backfill: CpuWindow, updateRows: number, backfillRows: number): string[] {
+  if (update.ownSeconds === null || backfill.ownSeconds === null || backfill.ownSeconds <= 0) return [];
+  const perRow = (seconds: number, rows: number) => (seconds * 1e6) / rows;
+  const u = perRow(update.ownSeconds, updateRows);
+  const b = perRow(backfill.ownSeconds, backfillRows);
+  return [`CPU per row (server + client): backfill ${b.toFixed(2)} us (whole start), UPDATE ${u.toFixed(2)} us, ratio ${(u / b).toFixed(3)}`];
+}
