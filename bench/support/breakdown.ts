@@ -97,10 +97,10 @@ export async function backfillBreakdown(ctx: BreakdownContext): Promise<Breakdow
     let rows = 0;
     for (;;) {
       await db.query("BEGIN");
-      const { rows: result } = await db.query<{ touched: number; selected: number; last: string[] | null }>(batchSql, [String(to), cursor, ctx.batchRows]);
-      await db.query("COMMIT");
+      const { rows: result } = await db.query<{ selected: number; last: string[] | null }>(batchSql.bound, [String(to), cursor, ctx.batchRows]);
       const row = result[0]!;
-      rows += Number(row.touched);
+      if (row.last !== null) rows += (await db.query(batchSql.update, [row.last[0]!, cursor])).rowCount ?? 0;
+      await db.query("COMMIT");
       if (Number(row.selected) < ctx.batchRows || row.last === null) return rows;
       cursor = row.last[0]!;
     }

@@ -200,15 +200,18 @@ async function keyBatch(client: Client, ctx: WorkerContext, range: RangeRow, lim
   const columns = ctx.paging.columns;
   const after = range.cursor ?? range.lower;
   const sql = keyBatchSql(ctx.schema, ctx.table, columns, ctx.paging.touch, after !== null);
-  const params: unknown[] = [...range.upper, ...(after ?? []), limit];
   return inBatch(client, async () => {
-    const { rows } = await client.query<{ touched: number; selected: number; last: string[] | null }>(sql, params);
-    const row = rows[0]!;
-    const selected = Number(row.selected);
-    const finished = selected < limit || row.last === null;
-    const cursor = row.last ?? after;
-    const ok = await advance(client, ctx, range, Number(row.touched), cursor, finished);
-    return ok ? { rows: Number(row.touched), cursor, finished } : "lost";
+    const { rows } = await client.query<{ selected: number; last: string[] | null }>(sql.bound, [...range.upper, ...(after ?? []), limit]);
+    const { selected, last } = rows[0]!;
+    const finished = selected < limit || last === null;
+    let touched = 0;
+    if (last !== null) {
+      const result = await client.query(sql.update, [...last, ...(after ?? [])]);
+      touched = result.rowCount ?? 0;
+    }
+    const cursor = last ?? after;
+    const ok = await advance(client, ctx, range, touched, cursor, finished);
+    return ok ? { rows: touched, cursor, finished } : "lost";
   });
 }
 

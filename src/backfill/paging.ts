@@ -127,9 +127,13 @@ export async function splitKeyRanges(
 }
 
 /**
- * One batch over a key range: rewrite up to `limit` rows after `after`, up to `upper`,
- * by setting a key column to itself (the dual-write trigger computes the new columns).
- * Returns how many rows were rewritten and the last key of the batch.
+ * One batch over a key range, in two statements. `bound` reads up to `limit` keys after
+ * `after` (all from the start when absent), up to `upper`, from the key's index, and
+ * returns how many it found and the last one. `update` then rewrites exactly that key
+ * range by setting a column to itself (the dual-write trigger computes the new columns).
+ * A plain range predicate lets the planner scan just the range; a join against the batch
+ * of keys let it read the index from its first entry, making each batch dearer than the
+ * last.
  */
 export function keyBatchSql(
   schema: string,
@@ -137,25 +141,22 @@ export function keyBatchSql(
   columns: { name: string; type: string }[],
   touch: string,
   hasLower: boolean,
-): string {
+): { bound: string; update: string } {
   const ref = qualified(schema, table);
   const keyList = identList(columns.map((c) => c.name));
-  // Qualified, so ORDER BY sorts the key itself and not a same-named text output column.
-  const batchDesc = columns.map((c) => `batch.${ident(c.name)} DESC`).join(", ");
   const tuple = (offset: number) => `(${columns.map((c, i) => `$${offset + i}::${c.type}`).join(", ")})`;
   const n = columns.length;
-  let where = `(${keyList}) <= ${tuple(1)}`;
-  if (hasLower) where += ` AND (${keyList}) > ${tuple(n + 1)}`;
+  const afterBound = hasLower ? ` AND (${keyList}) > ${tuple(n + 1)}` : "";
   const limit = `$${hasLower ? 2 * n + 1 : n + 1}::int`;
-  return `WITH batch AS (
-      SELECT ${keyList} FROM ${ref} WHERE ${where} ORDER BY ${keyList} LIMIT ${limit}
-    ), touched AS (
-      UPDATE ${ref} AS t SET ${ident(touch)} = t.${ident(touch)} FROM batch
-       WHERE (${columns.map((c) => `t.${ident(c.name)}`).join(", ")}) = (${columns.map((c) => `batch.${ident(c.name)}`).join(", ")})
-      RETURNING 1
+  // Qualified, so ORDER BY sorts the key itself and not a same-named text output column.
+  const desc = columns.map((c) => `s.${ident(c.name)} DESC`).join(", ");
+  const bound = `WITH s AS (
+      SELECT ${keyList} FROM ${ref} WHERE (${keyList}) <= ${tuple(1)}${afterBound} ORDER BY ${keyList} LIMIT ${limit}
     )
-    SELECT (SELECT count(*) FROM touched)::int AS touched, (SELECT count(*) FROM batch)::int AS selected,
-           (SELECT ARRAY[${columns.map((c) => `batch.${ident(c.name)}::text`).join(", ")}] FROM batch ORDER BY ${batchDesc} LIMIT 1) AS last`;
+    SELECT (SELECT count(*) FROM s)::int AS selected,
+           (SELECT ARRAY[${columns.map((c) => `s.${ident(c.name)}::text`).join(", ")}] FROM s ORDER BY ${desc} LIMIT 1) AS last`;
+  const update = `UPDATE ${ref} SET ${ident(touch)} = ${ident(touch)} WHERE (${keyList}) <= ${tuple(1)}${afterBound}`;
+  return { bound, update };
 }
 
 /** One batch over pages [from, to) of a table without a usable key. */
