@@ -61,10 +61,10 @@ export async function inLockedTransaction<T>(
   attempt: (client: Client) => Promise<T>,
   onRetry?: RetryListener,
 ): Promise<T> {
-  return retryingLockConflicts(client, policy, what, onRetry, async () => {
+  return retryingLockConflicts(client, policy, what, onRetry, async (timeoutMs) => {
     await client.query("BEGIN");
     try {
-      await client.query(`SET LOCAL lock_timeout = ${timeoutOf(policy)}`);
+      await client.query(`SET LOCAL lock_timeout = ${timeoutMs}`);
       const result = await attempt(client);
       await client.query("COMMIT");
       return result;
@@ -86,8 +86,8 @@ export async function withLockRetry<T>(
   run: (client: Client) => Promise<T>,
   onRetry?: RetryListener,
 ): Promise<T> {
-  return retryingLockConflicts(client, policy, what, onRetry, async () => {
-    await client.query(`SET lock_timeout = ${timeoutOf(policy)}`);
+  return retryingLockConflicts(client, policy, what, onRetry, async (timeoutMs) => {
+    await client.query(`SET lock_timeout = ${timeoutMs}`);
     try {
       return await run(client);
     } finally {
@@ -96,24 +96,42 @@ export async function withLockRetry<T>(
   });
 }
 
+async function deadlockTimeoutMs(client: Client): Promise<number> {
+  const { rows } = await client.query<{ ms: string }>(
+    "SELECT setting::int * CASE unit WHEN 's' THEN 1000 ELSE 1 END AS ms FROM pg_settings WHERE name = 'deadlock_timeout'",
+  );
+  return Number(rows[0]?.ms ?? 1000);
+}
+
 function timeoutOf(policy: LockPolicy): number {
   return Math.max(1, Math.floor(policy.lockTimeoutMs));
 }
 
-/** One attempt after another while they fail on a lock conflict, naming the blockers at the end. */
+/**
+ * One attempt after another while they fail on a lock conflict, naming the blockers at
+ * the end. Autovacuum gives way to DDL, but only once the DDL has waited deadlock_timeout
+ * (PostgreSQL docs, "The Autovacuum Daemon"); an attempt that gives up sooner never makes
+ * it yield. So when the only blockers hold SHARE UPDATE EXCLUSIVE, autovacuum's lock, the
+ * next attempt waits just past deadlock_timeout.
+ */
 async function retryingLockConflicts<T>(
   client: Client,
   policy: LockPolicy,
   what: { description: string; tables?: string[] },
   onRetry: RetryListener | undefined,
-  attempt: () => Promise<T>,
+  attempt: (timeoutMs: number) => Promise<T>,
 ): Promise<T> {
+  let timeoutMs = timeoutOf(policy);
   for (let n = 1; ; n++) {
     try {
-      return await attempt();
+      return await attempt(timeoutMs);
     } catch (error) {
       if (!isLockConflict(error)) throw error;
       const blockers = await findBlockers(client, what.tables ?? []);
+      timeoutMs = timeoutOf(policy);
+      if (blockers.length > 0 && blockers.every((b) => b.mode === "ShareUpdateExclusiveLock")) {
+        timeoutMs = Math.max(timeoutMs, (await deadlockTimeoutMs(client)) + 250);
+      }
       if (n >= policy.maxAttempts) throw lockTimeoutError(what.description, n, blockers, error);
       const delayMs = backoffDelay(policy, n);
       onRetry?.({ attempt: n, delayMs, blockers });

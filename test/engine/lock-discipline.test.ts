@@ -72,4 +72,18 @@ describe("lock discipline", () => {
     await blocker.end();
     await app.end();
   });
+
+  it("waits past deadlock_timeout when the blocker holds only SHARE UPDATE EXCLUSIVE, so an autovacuum can give way", async () => {
+    // Stands in for autovacuum, which yields to DDL only after the DDL has waited deadlock_timeout (1 s).
+    const vacuum = await connectedClient(db.url);
+    await vacuum.query(`BEGIN`);
+    await vacuum.query(`LOCK TABLE orders IN SHARE UPDATE EXCLUSIVE MODE`);
+    const released = new Promise((resolve) => setTimeout(resolve, 900)).then(() => vacuum.query(`COMMIT`));
+    const migrator = new Migrator({ databaseUrl: db.url, lockPolicy: { lockTimeoutMs: 200, maxAttempts: 2, baseDelayMs: 50, maxDelayMs: 50 } });
+    // Two short attempts would be over well before the holder lets go; the second one waits past deadlock_timeout.
+    await migrator.start(await migrationFile("02_flag", [{ add_column: { table: "orders", column: { name: "flag", type: "boolean", nullable: true } } }]));
+    await released;
+    await migrator.rollback();
+    await vacuum.end();
+  });
 });
