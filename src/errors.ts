@@ -38,9 +38,24 @@ export function exitCodeFor(error: unknown): 1 | 2 {
   return 1;
 }
 
+/**
+ * An error as one line: PostgreSQL's message with its DETAIL (the key of a unique
+ * violation, the objects that depend on a column) and its HINT, which node-postgres keeps
+ * apart from the message.
+ *
+ * @example
+ * describeError(error) // 'could not create unique index "u" (Key (email)=(a@b) is duplicated.)'
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const pg = error as Error & { detail?: unknown; hint?: unknown };
+  const detail = typeof pg.detail === "string" && pg.detail.trim() !== "" ? ` (${pg.detail.trim().replace(/\s*\n\s*/g, "; ")})` : "";
+  const hint = typeof pg.hint === "string" && pg.hint.trim() !== "" && !error.message.includes(pg.hint.trim()) ? `; ${pg.hint.trim()}` : "";
+  return `${error.message}${detail}${hint}`;
+}
+
 /** Wraps anything thrown into an UnderwayError, keeping the cause. */
 export function toUnderwayError(error: unknown, code: UnderwayErrorCode = "DATABASE"): UnderwayError {
   if (error instanceof UnderwayError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new UnderwayError(code, message, { cause: error });
+  return new UnderwayError(code, describeError(error), { cause: error });
 }

@@ -8,7 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { Client } from "../../src/db/connection.js";
 import { ident } from "../../src/db/ident.js";
 import { choosePaging, keyBatchSql } from "../../src/backfill/paging.js";
-import { DUAL_WRITE_TRIGGER } from "../../src/engine/dual-write.js";
+import { dualWriteTriggerNames } from "../../src/engine/dual-write.js";
 import { Migrator } from "../../src/engine/migrator.js";
 import { bigintMigration, type BenchContext } from "./bench-context.js";
 import { foreignShare, ownCpuSeconds, sampleCpu } from "./cpu-usage.js";
@@ -76,9 +76,9 @@ export async function backfillBreakdown(ctx: BreakdownContext): Promise<Breakdow
   const touch = ident(paging.touch);
   const batchSql = keyBatchSql("public", table, paging.columns, paging.touch, true);
   const slice = Math.floor(ctx.rows / 7 / 1000) * 1000;
-  const trigger = (enabled: boolean) => db.query(`ALTER TABLE ${ref} ${enabled ? "ENABLE" : "DISABLE"} TRIGGER ${ident(DUAL_WRITE_TRIGGER)}`);
-  // The backfill's own session: it writes as the old version, so the trigger takes `up`.
-  await db.query("SELECT set_config('underway.version', 'public', false)");
+  const trigger = (enabled: boolean) => db.query(`ALTER TABLE ${ref} ${enabled ? "ENABLE" : "DISABLE"} TRIGGER ${ident(dualWriteTriggerNames([], false).late)}`);
+  // The backfill's own session: the trigger computes every new column from the old ones.
+  await db.query("SELECT set_config('underway.backfill', 'on', false)");
 
   const inBatches = async (from: number, to: number, statement: (lo: number, hi: number) => Promise<number>) => {
     let rows = 0;
@@ -161,7 +161,7 @@ export async function backfillBreakdown(ctx: BreakdownContext): Promise<Breakdow
   } finally {
     await trigger(true);
     await db.query("RESET jit");
-    await db.query("RESET underway.version");
+    await db.query("RESET underway.backfill");
   }
   return results;
 }

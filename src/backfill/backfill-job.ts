@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { connect, type Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
-import { UnderwayError } from "../errors.js";
+import { UnderwayError, describeError } from "../errors.js";
 import type { Backfill, BackfillContext, BackfillResult } from "./backfill.js";
 import { runWorker, type WorkerOutcome } from "./backfill-worker.js";
 import { JobStore, type JobRow } from "./job-store.js";
@@ -130,6 +130,13 @@ export class BackfillJob implements Backfill {
         const throttledBy = reasons.length > 0 && reasons.length >= active ? reasons[0]! : null;
         await store.report(jobId, rate, throttledBy);
         const reading = monitor!.current();
+        if (reading.throttleQueryError) {
+          const paused = await store.pauseWithError(
+            jobId,
+            `the throttle query fails: ${reading.throttleQueryError}; fix it with "underway throttle --throttle-query ..." (or "none") and run "underway resume"`,
+          );
+          if (paused) ctx.onProgress?.({ table: ctx.table, rowsDone: rows, rowsTotal: Math.max(rowsTotal, rows), rowsPerSecond: 0, throttledBy: "throttle-query", lagBytes: reading.lagBytes, warning: `backfill paused: the throttle query fails: ${reading.throttleQueryError}` });
+        }
         ctx.onProgress?.({
           table: ctx.table,
           rowsDone: rows,
@@ -146,7 +153,7 @@ export class BackfillJob implements Backfill {
         outcomes = await Promise.all(runs);
       } catch (error) {
         await Promise.allSettled(runs);
-        const message = error instanceof Error ? error.message : String(error);
+        const message = describeError(error);
         await store.finish(jobId, "failed", message).catch(() => undefined);
         throw error instanceof UnderwayError
           ? error

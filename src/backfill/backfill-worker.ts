@@ -60,9 +60,6 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
 
   const open = async () => {
     client = await connect(ctx.databaseUrl, { applicationName: "underway backfill" });
-    // The backfill writes as the old version: the trigger computes new columns from old ones.
-    await client.query("SELECT set_config('underway.version', $1, false)", [ctx.schema]);
-    await client.query("SET lock_timeout = '2s'");
     const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
     ctx.onPid(rows[0]!.pid);
     store = new JobStore(client, ctx.stateSchema);
@@ -171,9 +168,20 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
 
 type BatchResult = "lost" | { rows: number; cursor: Key | null; finished: boolean };
 
-async function inBatch(client: Client, fn: () => Promise<BatchResult>): Promise<BatchResult> {
+/**
+ * One batch in one transaction. Its settings are the transaction's own (set_config(...,
+ * true)), so they hold behind a transaction pooler and never reach another client:
+ * `underway.backfill` tells the dual-write trigger to compute every new column of the row
+ * from the old ones; `underway.version` does the same for triggers of plans stored by
+ * earlier releases.
+ */
+async function inBatch(client: Client, schema: string, fn: () => Promise<BatchResult>): Promise<BatchResult> {
   await client.query("BEGIN");
   try {
+    await client.query(
+      "SELECT set_config('underway.backfill', 'on', true), set_config('underway.version', $1, true), set_config('lock_timeout', '2s', true)",
+      [schema],
+    );
     const result = await fn();
     await client.query(result === "lost" ? "ROLLBACK" : "COMMIT");
     return result;
@@ -200,7 +208,7 @@ async function keyBatch(client: Client, ctx: WorkerContext, range: RangeRow, lim
   const columns = ctx.paging.columns;
   const after = range.cursor ?? range.lower;
   const sql = keyBatchSql(ctx.schema, ctx.table, columns, ctx.paging.touch, after !== null);
-  return inBatch(client, async () => {
+  return inBatch(client, ctx.schema, async () => {
     const { rows } = await client.query<{ selected: number; last: string[] | null }>(sql.bound, [...range.upper, ...(after ?? []), limit]);
     const { selected, last } = rows[0]!;
     const finished = selected < limit || last === null;
@@ -221,7 +229,7 @@ async function ctidBatch(client: Client, ctx: WorkerContext, range: RangeRow, pa
   const end = Number(range.upper[0]);
   const to = Math.min(end, from + pages);
   const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch);
-  return inBatch(client, async () => {
+  return inBatch(client, ctx.schema, async () => {
     const result = await client.query(sql, [`(${from},0)`, `(${to},0)`]);
     const rows = result.rowCount ?? 0;
     const finished = to >= end;

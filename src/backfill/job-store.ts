@@ -171,6 +171,15 @@ export class JobStore {
     );
   }
 
+  /** Pauses a running job and says why (a throttle query that fails). */
+  async pauseWithError(jobId: number, error: string): Promise<boolean> {
+    const result = await this.client.query(
+      `UPDATE ${this.jobs} SET state = 'paused', last_error = $2, updated_at = now() WHERE id = $1 AND state = 'running'`,
+      [jobId, error],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
   /** Moves the migration's jobs from one of `from` to `to`; returns the tables changed. */
   async transition(schema: string, migration: string, from: StoredJobState[], to: StoredJobState): Promise<string[]> {
     const { rows } = await this.client.query<{ table_name: string }>(

@@ -1,5 +1,6 @@
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
+import { describeError } from "../errors.js";
 import type { BackfillSettings } from "./settings.js";
 
 export type ThrottleReason = "replica-lag" | "max-rate" | "lock-wait" | "throttle-query";
@@ -13,6 +14,8 @@ export interface ThrottleReading {
   lagSeconds: number | null;
   /** Why a limit cannot be enforced, e.g. replica positions hidden from this role. */
   warning: string | null;
+  /** The throttle query's error, while it fails. */
+  throttleQueryError?: string | null;
 }
 
 /**
@@ -137,20 +140,20 @@ export class ThrottleMonitor {
   }
 
   private async throttleQuery(settings: BackfillSettings): Promise<ThrottleReason | null> {
-    if (settings.throttleQuery) {
-      await this.client.query("SET statement_timeout = '2s'");
-      try {
-        const result = await this.client.query({ text: settings.throttleQuery, rowMode: "array" });
-        const value = (result.rows[0] as unknown[] | undefined)?.[0];
-        if (value === true || value === "t" || value === "true" || value === 1) return "throttle-query";
-      } catch {
-        // A throttle query that fails holds the job: better slow than unguarded.
-        return "throttle-query";
-      } finally {
-        await this.client.query("RESET statement_timeout");
-      }
+    if (!settings.throttleQuery) {
+      this.reading = { ...this.reading, throttleQueryError: null };
+      return null;
     }
-    return null;
+    try {
+      const held = await runThrottleQuery(this.client, settings.throttleQuery);
+      this.reading = { ...this.reading, throttleQueryError: null };
+      return held ? "throttle-query" : null;
+    } catch (error) {
+      // A throttle query that fails holds the job (better slow than unguarded), and says why:
+      // the job is paused with the error, for the operator to fix the query and resume.
+      this.reading = { ...this.reading, throttleQueryError: describeError(error) };
+      return "throttle-query";
+    }
   }
 
   private async someoneWaits(): Promise<boolean> {
@@ -161,5 +164,22 @@ export class ThrottleMonitor {
       [this.table, this.workerPids()],
     );
     return rows[0]!.waits;
+  }
+}
+
+/**
+ * Runs a throttle query: true when its first value is true. In a transaction of its own
+ * with a 2 s statement timeout, read-only and rolled back, so it can neither hang the
+ * monitor nor change anything, and its settings stay with it behind a pooler.
+ */
+export async function runThrottleQuery(client: Client, sql: string): Promise<boolean> {
+  await client.query("BEGIN READ ONLY");
+  try {
+    await client.query("SET LOCAL statement_timeout = '2s'");
+    const result = await client.query({ text: sql, rowMode: "array" });
+    const value = (result.rows[0] as unknown[] | undefined)?.[0];
+    return value === true || value === "t" || value === "true" || value === 1;
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
   }
 }

@@ -348,6 +348,8 @@ export function buildProgram(): Command {
         `${t.table}: ${t.rowsChecked.toLocaleString("en-US")} rows checked, ${t.mismatches} mismatching`,
         ...t.ranges.map((r) => `  ${r.column}: keys ${r.from.join(",")}..${r.to.join(",")}: ${r.rows} row(s)`),
         ...t.unverifiable.map((u) => `  ${u.column}: not verifiable: ${u.reason}`),
+        ...t.failures.map((f) => `  key ${f.key.join(",")}: up fails: ${f.error}`),
+        ...(t.failuresTruncated ? ["  (more rows fail; verify stopped looking at this table)"] : []),
       ]);
       print(options, { migration, ...report }, `${migration}: ${report.ok ? "old and new agree" : "MISMATCH"}\n${lines.join("\n") || "nothing to verify"}`);
       if (!report.ok) process.exitCode = 1;

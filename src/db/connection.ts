@@ -32,11 +32,27 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     const reason = error instanceof Error ? error.message : String(error);
     throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
   }
-  // If this process dies (kill -9, lost host), the server would otherwise keep running its
-  // statement, holding locks and the migration guard, until it next tries to talk to us.
-  // PG 14+ can notice a vanished client during a statement (Linux).
-  await client.query("SET client_connection_check_interval = 1000").catch(() => undefined);
+  // A pooler (PgBouncer, pgcat, Supavisor...) answers the startup with a backend key of its
+  // own; the server's pid then differs from it. Behind one, session state (SET, advisory
+  // locks) stays on a pooled server connection and may serve another client next, so
+  // underway keeps all of its settings to transactions there.
+  const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const processID = (client as unknown as { processID?: number }).processID;
+  pooledClients.set(client, typeof processID === "number" && processID !== rows[0]!.pid);
+  if (!isPooled(client)) {
+    // If this process dies (kill -9, lost host), the server would otherwise keep running its
+    // statement, holding locks and the migration guard, until it next tries to talk to us.
+    // PG 14+ can notice a vanished client during a statement (Linux).
+    await client.query("SET client_connection_check_interval = 1000").catch(() => undefined);
+  }
   return client;
+}
+
+const pooledClients = new WeakMap<pg.Client, boolean>();
+
+/** Whether a connection made by `connect` goes through a connection pooler. */
+export function isPooled(client: pg.Client): boolean {
+  return pooledClients.get(client) === true;
 }
 
 /** The URL with its password hidden, for messages. */

@@ -584,7 +584,8 @@ function postgresMajor(binDir: string): number {
 }
 
 /** PostgreSQL refuses to run as root; as root, servers run as the `postgres` OS user. */
-function serverOwner(): OsUser | undefined {
+/** As root: the `postgres` OS user that servers (and poolers) run as; otherwise none. */
+export function serverOwner(): OsUser | undefined {
   if (process.getuid?.() !== 0) return undefined;
   try {
     const uid = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }).trim());

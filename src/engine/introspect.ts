@@ -143,6 +143,25 @@ async function readSchema(client: Client, schema: string): Promise<SchemaModel> 
       });
     }
   }
+  if (byOid.size > 0) {
+    const { rows: triggerRows } = await client.query<{ table: number; name: string; type: number; enabled: string }>(
+      `SELECT t.tgrelid::int AS table, t.tgname::text AS name, t.tgtype::int AS type, t.tgenabled::text AS enabled
+         FROM pg_trigger t WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal ORDER BY t.tgname`,
+      [[...byOid.keys()]],
+    );
+    for (const row of triggerRows) {
+      // pg_trigger.tgtype bits (src/include/catalog/pg_trigger.h): ROW 1, BEFORE 2, INSERT 4,
+      // DELETE 8, UPDATE 16, TRUNCATE 32, INSTEAD 64.
+      const table = byOid.get(row.table)!;
+      (table.triggers ??= []).push({
+        name: row.name,
+        before: (row.type & 2) !== 0 || (row.type & 64) !== 0,
+        row: (row.type & 1) !== 0,
+        events: ([["INSERT", 4], ["UPDATE", 16], ["DELETE", 8], ["TRUNCATE", 32]] as const).filter(([, bit]) => (row.type & bit) !== 0).map(([e]) => e),
+        enabled: row.enabled !== "D",
+      });
+    }
+  }
   const enums = new Map<string, string[]>();
   const { rows: enumRows } = await client.query<{ name: string; labels: string[] }>(
     `SELECT t.typname::text AS name, ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder) AS labels

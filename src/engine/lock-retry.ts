@@ -1,6 +1,7 @@
 import type { Client } from "../db/connection.js";
-import { sqlState } from "../db/connection.js";
+import { isPooled, sqlState } from "../db/connection.js";
 import { UnderwayError } from "../errors.js";
+import { ident } from "../db/ident.js";
 
 /** How DDL waits for its locks. */
 export interface LockPolicy {
@@ -57,7 +58,7 @@ export function isLockConflict(error: unknown): boolean {
 export async function inLockedTransaction<T>(
   client: Client,
   policy: LockPolicy,
-  what: { description: string; tables?: string[] },
+  what: { description: string; tables?: string[]; searchPath?: string },
   attempt: (client: Client) => Promise<T>,
   onRetry?: RetryListener,
 ): Promise<T> {
@@ -65,6 +66,8 @@ export async function inLockedTransaction<T>(
     await client.query("BEGIN");
     try {
       await client.query(`SET LOCAL lock_timeout = ${timeoutMs}`);
+      // The transaction's own, so it holds behind a pooler too.
+      if (what.searchPath !== undefined) await client.query("SELECT set_config('search_path', $1, true)", [ident(what.searchPath)]);
       const result = await attempt(client);
       await client.query("COMMIT");
       return result;
@@ -87,6 +90,11 @@ export async function withLockRetry<T>(
   onRetry?: RetryListener,
 ): Promise<T> {
   return retryingLockConflicts(client, policy, what, onRetry, async (timeoutMs) => {
+    // Behind a pooler a session SET may land on another server connection than the
+    // statement and stay there for another client: no timeout then. The statements run
+    // here (CREATE/DROP INDEX CONCURRENTLY) take SHARE UPDATE EXCLUSIVE, which does not
+    // queue reads or writes behind it.
+    if (isPooled(client)) return run(client);
     await client.query(`SET lock_timeout = ${timeoutMs}`);
     try {
       return await run(client);

@@ -1,23 +1,135 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
 import type { Client } from "../db/connection.js";
-import { qualified } from "../db/ident.js";
+import { connect, isPooled } from "../db/connection.js";
+import { literal, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
+import { stateSchemaExists } from "./state-schema.js";
 
 /**
  * Keeps two processes from running phases of the same schema's migrations at once.
- * PostgreSQL uses a session advisory lock; engines whose advisory locks are no-ops
- * (CockroachDB) use `LeaseGuard`, a row with an expiry in the state schema.
+ *
+ * On a direct connection it is a session advisory lock: the server frees it the moment the
+ * holder's connection ends, however the process died. Behind a pooler (PgBouncer and its
+ * kind answer with a backend key of their own) a session lock would stay on a pooled server
+ * connection after underway is gone, blocking every later command; there the guard is a
+ * lease row in the state schema, renewed while the process lives and taken over once it
+ * expires or its holder, on the same host, is no longer running. Either way the holder is
+ * recorded (host, pid, application name, since when), so a refusal names the process.
  */
 export interface MigrationGuard {
   /** Takes the guard or throws MIGRATION_LOCKED naming the holder. */
   acquire(): Promise<void>;
   release(): Promise<void>;
+  /** A predicate for the progress update of each step: false once the guard is lost (leases). */
+  fence(): string | null;
+}
+
+/** Who holds a guard, as recorded in the state schema. */
+export interface GuardHolder {
+  owner: string;
+  host: string;
+  pid: number;
+  application: string;
+  /** The holder's backend on the server (a pooled connection behind a pooler). */
+  backendPid: number | null;
+  pooled: boolean;
+  since: string;
+  expiresAt: string | null;
+  expired: boolean;
 }
 
 /** The advisory lock key pair: a fixed class id, and a hash of state schema and schema. */
 const LOCK_CLASS = 0x756e6477; // "undw"
+const LEASE_TTL_SECONDS = 15;
+
+export function guardName(schema: string): string {
+  return `guard:${schema}`;
+}
+
+function newOwner(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+}
+
+/** The guard for this connection: an advisory lock when direct, a lease behind a pooler. */
+export async function createGuard(
+  client: Client,
+  databaseUrl: string,
+  stateSchema: string,
+  schema: string,
+  graceMs = 5000,
+): Promise<MigrationGuard> {
+  return isPooled(client) ? new LeaseGuard(client, databaseUrl, stateSchema, schema, graceMs) : new AdvisoryLockGuard(client, stateSchema, schema, graceMs);
+}
+
+/** The recorded holder of a schema's guard, if the state schema has one. */
+export async function guardHolder(client: Client, stateSchema: string, schema: string): Promise<GuardHolder | null> {
+  if (!(await stateSchemaExists(client, stateSchema))) return null;
+  const { rows } = await client.query<{ owner: string; holder: Record<string, unknown> | null; expires_at: string; expired: boolean }>(
+    `SELECT owner, holder, to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS') AS expires_at, expires_at < now() AS expired
+       FROM ${qualified(stateSchema, "leases")} WHERE name = $1`,
+    [guardName(schema)],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const h = row.holder ?? {};
+  return {
+    owner: row.owner,
+    host: String(h.host ?? "?"),
+    pid: Number(h.pid ?? 0),
+    application: String(h.application ?? "underway"),
+    backendPid: typeof h.backendPid === "number" ? h.backendPid : null,
+    pooled: h.pooled === true,
+    since: String(h.since ?? "?"),
+    expiresAt: h.pooled === true ? row.expires_at : null,
+    expired: h.pooled === true ? row.expired : false,
+  };
+}
+
+/** A holder in a message: `host example:4242 (underway, connected since ...)`. */
+export function describeHolder(holder: GuardHolder): string {
+  return `process ${holder.pid} on ${holder.host} (${holder.application}, since ${holder.since}${holder.backendPid !== null ? `, server pid ${holder.backendPid}` : ""})`;
+}
+
+/** Whether the holder process is gone, as far as this host can tell. */
+export function holderIsGone(holder: GuardHolder): boolean {
+  if (holder.host !== hostname() || holder.pid <= 0) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+async function recordHolder(client: Client, stateSchema: string, schema: string, owner: string, pooled: boolean, ttlSeconds: number | null): Promise<boolean> {
+  if (!(await stateSchemaExists(client, stateSchema))) return true;
+  const leases = qualified(stateSchema, "leases");
+  const { rows: me } = await client.query<{ pid: number; since: string }>(
+    "SELECT pg_backend_pid() AS pid, to_char(now(), 'YYYY-MM-DD HH24:MI:SS') AS since",
+  );
+  const holder = {
+    host: hostname(),
+    pid: process.pid,
+    application: "underway",
+    backendPid: pooled ? null : me[0]!.pid,
+    pooled,
+    since: me[0]!.since,
+  };
+  // A lease is taken only if free, expired or ours; the advisory lock's record is overwritten, as the lock says who holds it.
+  const { rows } = await client.query(
+    `INSERT INTO ${leases} AS l (name, owner, expires_at, holder) VALUES ($1, $2, now() + make_interval(secs => $3), $4)
+     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, holder = excluded.holder
+       WHERE $5 OR l.expires_at < now() OR l.owner = excluded.owner
+     RETURNING owner`,
+    [guardName(schema), owner, ttlSeconds ?? 315_360_000, JSON.stringify(holder), ttlSeconds === null],
+  );
+  return rows.length > 0;
+}
 
 export class AdvisoryLockGuard implements MigrationGuard {
   private held = false;
+  private readonly owner = newOwner();
 
   /**
    * @param graceMs how long to keep trying before refusing: the session of a process that
@@ -40,71 +152,122 @@ export class AdvisoryLockGuard implements MigrationGuard {
       );
       if (rows[0]!.ok) {
         this.held = true;
+        await recordHolder(this.client, this.stateSchema, this.schema, this.owner, false, null).catch(() => undefined);
         return;
       }
       if (Date.now() >= deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const { rows: holders } = await this.client.query<{ pid: number; app: string; since: string }>(
-      `SELECT l.pid, a.application_name AS app, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') AS since
+    const { rows: holders } = await this.client.query<{ pid: number; app: string; since: string; state: string | null }>(
+      `SELECT l.pid, a.application_name AS app, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') AS since, a.state
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.classid = ($1::int)::oid AND l.objid = (hashtext($2))::oid AND l.granted
           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [LOCK_CLASS | 0, key],
     );
-    const holder = holders[0];
+    const backend = holders[0];
+    const recorded = await guardHolder(this.client, this.stateSchema, this.schema).catch(() => null);
+    const who =
+      recorded && backend && recorded.backendPid === backend.pid
+        ? describeHolder(recorded)
+        : backend
+          ? `server pid ${backend.pid}, ${backend.app || "no application name"}, connected since ${backend.since}${backend.state === "idle" ? ", idle" : ""}`
+          : null;
     throw new UnderwayError(
       "MIGRATION_LOCKED",
-      `another underway process is working on schema "${this.schema}"` +
-        (holder ? ` (pid ${holder.pid}, ${holder.app || "no application name"}, connected since ${holder.since})` : ""),
+      `another underway process is working on schema "${this.schema}"${who ? `: ${who}` : ""}; wait for it, or if it is gone run "underway unlock"`,
     );
   }
 
   async release(): Promise<void> {
     if (!this.held) return;
     this.held = false;
+    if (await stateSchemaExists(this.client, this.stateSchema).catch(() => false)) {
+      await this.client.query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), this.owner]).catch(() => undefined);
+    }
     await this.client.query("SELECT pg_advisory_unlock($1::int, hashtext($2))", [
       LOCK_CLASS | 0,
       `${this.stateSchema}.${this.schema}`,
     ]);
   }
+
+  fence(): string | null {
+    return null;
+  }
 }
 
 /**
- * A lease row with an expiry, for engines without working advisory locks. The holder
- * must call `renew()` more often than `ttlSeconds`; a dead holder's lease lapses.
+ * The guard behind a pooler: a lease row with an expiry, renewed every few seconds on a
+ * connection of its own while the process lives. Each step's progress update is fenced on
+ * still holding it, so a process that lost its lease (a long stall, a partition) stops
+ * instead of running on beside the one that took over.
  */
 export class LeaseGuard implements MigrationGuard {
+  private readonly owner = newOwner();
+  private timer: NodeJS.Timeout | undefined;
+  private renewer: Client | undefined;
+  private held = false;
+
   constructor(
     private readonly client: Client,
+    private readonly databaseUrl: string,
     private readonly stateSchema: string,
-    private readonly name: string,
-    private readonly owner: string,
-    private readonly ttlSeconds = 30,
+    private readonly schema: string,
+    private readonly graceMs = 5000,
+    private readonly ttlSeconds = LEASE_TTL_SECONDS,
   ) {}
 
   async acquire(): Promise<void> {
-    const leases = qualified(this.stateSchema, "leases");
-    const { rows } = await this.client.query<{ owner: string }>(
-      `INSERT INTO ${leases} AS l (name, owner, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
-       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-         WHERE l.expires_at < now() OR l.owner = excluded.owner
-       RETURNING owner`,
-      [this.name, this.owner, this.ttlSeconds],
-    );
-    if (rows.length === 0) {
-      throw new UnderwayError("MIGRATION_LOCKED", `lease "${this.name}" is held by another underway process`);
+    if (!(await stateSchemaExists(this.client, this.stateSchema))) {
+      throw new UnderwayError(
+        "INVALID_STATE",
+        `this connection goes through a connection pooler, where underway keeps its guard in the state schema "${this.stateSchema}", which does not exist yet: run "underway init" first`,
+      );
     }
-  }
-
-  async renew(): Promise<void> {
-    await this.acquire();
+    const deadline = Date.now() + this.graceMs;
+    for (;;) {
+      if (await recordHolder(this.client, this.stateSchema, this.schema, this.owner, true, this.ttlSeconds)) break;
+      const holder = await guardHolder(this.client, this.stateSchema, this.schema);
+      if (holder && holderIsGone(holder)) {
+        // The holder ran on this host and its process is gone: its lease need not run out.
+        await this.client.query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), holder.owner]);
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new UnderwayError(
+          "MIGRATION_LOCKED",
+          `another underway process is working on schema "${this.schema}"${holder ? `: ${describeHolder(holder)}, lease until ${holder.expiresAt}` : ""}; wait for it, or if it is gone run "underway unlock"`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    this.held = true;
+    this.renewer = await connect(this.databaseUrl, { applicationName: "underway guard" });
+    const renew = async () => {
+      try {
+        await this.renewer!.query(`UPDATE ${qualified(this.stateSchema, "leases")} SET expires_at = now() + make_interval(secs => $3) WHERE name = $1 AND owner = $2`, [
+          guardName(this.schema),
+          this.owner,
+          this.ttlSeconds,
+        ]);
+      } catch {
+        // A failed renewal is retried on the next tick; the fence stops the phase if the lease runs out meanwhile.
+      }
+      if (this.held) this.timer = setTimeout(() => void renew(), (this.ttlSeconds * 1000) / 3);
+    };
+    this.timer = setTimeout(() => void renew(), (this.ttlSeconds * 1000) / 3);
   }
 
   async release(): Promise<void> {
-    await this.client.query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [
-      this.name,
-      this.owner,
-    ]);
+    this.held = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.client
+      .query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), this.owner])
+      .catch(() => undefined);
+    await this.renewer?.end().catch(() => undefined);
+  }
+
+  fence(): string {
+    return `EXISTS (SELECT 1 FROM ${qualified(this.stateSchema, "leases")} WHERE name = ${literal(guardName(this.schema))} AND owner = ${literal(this.owner)} AND expires_at > now())`;
   }
 }

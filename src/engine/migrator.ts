@@ -1,7 +1,8 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss, serverMajorVersion } from "../db/connection.js";
+import { connect, isConnectionLoss, isPooled, serverMajorVersion } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
-import { UnderwayError, toUnderwayError } from "../errors.js";
+import { UnderwayError, describeError, toUnderwayError } from "../errors.js";
+import { runThrottleQuery } from "../backfill/throttle-monitor.js";
 import type { MigrationFile } from "../migration/load.js";
 import type { Migration } from "../migration/schema.js";
 import type { Backfill } from "../backfill/backfill.js";
@@ -10,13 +11,14 @@ import { JobStore, type JobSummary } from "../backfill/job-store.js";
 import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
-import { AdvisoryLockGuard, type MigrationGuard } from "./migration-guard.js";
+import { createGuard, type MigrationGuard } from "./migration-guard.js";
 import { planMigration } from "./planner.js";
-import { initStateSchema, stateSchemaExists } from "./state-schema.js";
-import type { Action, MigrationPlan } from "./step.js";
+import { initStateSchema, stateSchemaExists, upgradeStateSchema } from "./state-schema.js";
+import type { Action, MigrationPlan, Step } from "./step.js";
+import { planDependents } from "./dependents.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
 import { columnDefaultRewrites } from "./probe.js";
-import { verifyDualWrite, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
+import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
 
 export type Phase = "started" | "backfilling" | "ready" | "completed" | "rolled_back";
 
@@ -71,6 +73,8 @@ export interface StartOptions extends BackfillOptions {
   skipVerify?: boolean;
   /** Stop before the backfill; `resume` runs it and finishes the start phase. */
   backfill?: boolean;
+  /** Refuse writes that name no version (`underway.version`) while the migration is active. */
+  strictVersions?: boolean;
 }
 
 export interface CompleteOptions {
@@ -108,6 +112,8 @@ export class Migrator {
   readonly schema: string;
   readonly stateSchema: string;
   private readonly lockPolicy: LockPolicy;
+  /** While a guarded action runs behind a pooler: the SQL that holds while this process still has the guard. */
+  private fence: string | null = null;
 
   constructor(private readonly options: MigratorOptions) {
     this.schema = options.schema ?? "public";
@@ -128,6 +134,7 @@ export class Migrator {
    */
   async start(file: MigrationFile, options: StartOptions = {}): Promise<MigrationRecord> {
     const record = await this.withClient(async (client) => {
+      await checkSettings(client, options.settings);
       let active = await this.activeRecord(client);
       if (active && active.name !== file.name) {
         throw new UnderwayError(
@@ -153,7 +160,7 @@ export class Migrator {
           // A rolled-back migration may be started again: its old record gives way.
           await client.query(`DELETE FROM ${this.table()} WHERE schema = $1 AND name = $2`, [this.schema, file.name]);
         }
-        active = await this.createRecord(client, file);
+        active = await this.createRecord(client, file, { strictVersions: options.strictVersions });
       }
       if (active.phase === "started" || active.phase === "backfilling") {
         const outcome = await this.runAction(client, active, "start", options, options.backfill === false);
@@ -185,6 +192,7 @@ export class Migrator {
       if (active.running !== null && active.running !== "start") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "${active.running}" again to finish it`);
       }
+      await checkSettings(client, options.settings);
       const store = new JobStore(client, this.stateSchema);
       tables = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
       if (options.settings && Object.keys(options.settings).length > 0) await store.updateSettings(this.schema, active.name, options.settings);
@@ -236,6 +244,7 @@ export class Migrator {
   /** Changes the limits of the active migration's unfinished jobs; running workers reload them. */
   async throttle(patch: Partial<BackfillSettings>): Promise<string[]> {
     return this.withClient(async (client) => {
+      await checkSettings(client, patch);
       const active = await this.requireActive(client);
       const tables = await new JobStore(client, this.stateSchema).updateSettings(this.schema, active.name, patch);
       if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `migration "${active.name}" has no unfinished backfill job`);
@@ -275,10 +284,16 @@ export class Migrator {
       if (active.phase !== "ready") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "underway resume" to finish its start before complete`);
       }
-      if (!options.skipVerify && active.completeDone === 0) {
-        const report = await verifyDualWrite(client, active.plan.dualWrite ?? []);
-        options.onVerified?.(report);
-        if (!report.ok) throw verifyFailure(active.name, report);
+      if (active.completeDone === 0) {
+        // Rows an old-version client wrote that `up` could not convert have empty new
+        // columns: contracting would lose their values, whatever --skip-verify says.
+        const failures = await unresolvedUpFailures(client, this.stateSchema, active.plan.dualWrite ?? []);
+        if (failures.length > 0) throw upFailureError(active.name, failures);
+        if (!options.skipVerify) {
+          const report = await verifyDualWrite(client, active.plan.dualWrite ?? [], undefined, this.stateSchema);
+          options.onVerified?.(report);
+          if (!report.ok) throw verifyFailure(active.name, report);
+        }
       }
       await this.runAction(client, active, "complete");
       await client.query(
@@ -296,7 +311,7 @@ export class Migrator {
       if (active.phase !== "ready") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; verify runs once start has finished`);
       }
-      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], onProgress) };
+      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], onProgress, this.stateSchema) };
     }, { guarded: false });
   }
 
@@ -304,14 +319,19 @@ export class Migrator {
   async rollback(): Promise<MigrationRecord> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
-      if (active.running === "complete" || active.completeDone > 0) {
+      // Until the contract commits, complete has only validated constraints rollback drops
+      // anyway. Plans stored by earlier releases contract in several steps: any of them counts.
+      const contractAt = active.plan.complete.findIndex((s) => s.kind === "contract");
+      const contracted = contractAt >= 0 ? active.completeDone > contractAt : active.running === "complete" || active.completeDone > 0;
+      if (contracted) {
         throw new UnderwayError(
           "INVALID_STATE",
-          `migration "${active.name}" has begun to complete (step ${active.completeDone}/${active.plan.complete.length}); the old version is partly gone, so run complete again to finish it`,
+          `migration "${active.name}" is contracted (complete step ${active.completeDone}/${active.plan.complete.length}): the old version is gone, so run "underway complete" again to finish it`,
         );
       }
       await this.runAction(client, active, "rollback");
       await this.setPhase(client, active.name, "rolled_back", null);
+      await forgetUpFailures(client, this.stateSchema, this.schema, (active.plan.dualWrite ?? []).map((d) => d.table));
       // A job's cursors mean nothing once its columns are gone; a new start begins afresh.
       await new JobStore(client, this.stateSchema).remove(this.schema, active.name);
       return (await this.findRecord(client, active.name))!;
@@ -344,19 +364,54 @@ export class Migrator {
       if (active) {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is active (${describePhase(active)}); plan "${file.name}" once it is completed or rolled back`);
       }
-      const parent = await this.lastCompleted(client);
-      const before = await introspectSchema(client, this.schema);
-      return planMigration({
-        schema: this.schema,
-        stateSchema: this.stateSchema,
-        migration: file.migration,
-        file: file.path,
-        versionSchema: this.versionSchemaName(file),
-        previousVersionSchema: parent?.versionSchema ?? null,
-        before,
-        probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
-      });
+      return this.planAgainstCatalog(client, file, this.versionSchemaName(file), await this.lastCompleted(client), {});
     }, { guarded: false });
+  }
+
+  /**
+   * Plans a migration against the catalog as it is, then checks the plan against it:
+   * objects that depend on what complete drops are carried over or refuse the file, each
+   * named, before anything changes.
+   */
+  private async planAgainstCatalog(
+    client: Client,
+    file: MigrationFile,
+    versionSchema: string,
+    parent: MigrationRecord | null,
+    options: { strictVersions?: boolean },
+  ): Promise<MigrationPlan> {
+    const before = await introspectSchema(client, this.schema);
+    const plan = await planMigration({
+      schema: this.schema,
+      stateSchema: this.stateSchema,
+      migration: file.migration,
+      file: file.path,
+      versionSchema,
+      previousVersionSchema: parent?.versionSchema ?? null,
+      previousMigration: parent?.name ?? null,
+      ...(options.strictVersions ? { strictVersions: true } : {}),
+      before,
+      probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
+    });
+    const contract = plan.complete.find((s): s is Extract<Step, { kind: "contract" }> => s.kind === "contract");
+    if (contract) {
+      const dependents = await planDependents(
+        client,
+        contract.tables.map((t) => ({ schema: this.schema, table: t.table, dropped: t.dropped, expected: t.expected })),
+        contract.droppedTables.map((t) => ({ schema: this.schema, table: t })),
+        parent?.versionSchema ? [parent.versionSchema] : [],
+      );
+      const refused = dependents.filter((d) => d.refusal !== null);
+      if (refused.length > 0) {
+        throw new UnderwayError(
+          "INVALID_MIGRATION",
+          `${file.path}: complete could not drop what the new version no longer has: ${refused.map((d) => `${d.description} (${d.refusal})`).join("; ")}`,
+          { detail: refused.map((d) => `${d.description}: ${d.refusal}`).join("\n") },
+        );
+      }
+      plan.carried = dependents.map((d) => d.description);
+    }
+    return plan;
   }
 
   versionSchemaName(file: MigrationFile): string {
@@ -370,24 +425,14 @@ export class Migrator {
     return name;
   }
 
-  private async createRecord(client: Client, file: MigrationFile): Promise<MigrationRecord> {
+  private async createRecord(client: Client, file: MigrationFile, options: { strictVersions?: boolean } = {}): Promise<MigrationRecord> {
     const parent = await this.lastCompleted(client);
     const versionSchema = this.versionSchemaName(file);
     const { rows: clash } = await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [versionSchema]);
     if (clash.length > 0) {
       throw new UnderwayError("INVALID_STATE", `schema "${versionSchema}" already exists; it would be the version schema of "${file.name}"`);
     }
-    const before = await introspectSchema(client, this.schema);
-    const plan = await planMigration({
-      schema: this.schema,
-      stateSchema: this.stateSchema,
-      migration: file.migration,
-      file: file.path,
-      versionSchema,
-      previousVersionSchema: parent?.versionSchema ?? null,
-      before,
-      probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
-    });
+    const plan = await this.planAgainstCatalog(client, file, versionSchema, parent, options);
     // Only a valid plan changes the database, starting with the state schema itself.
     await initStateSchema(client, this.stateSchema);
     const { rows } = await client.query(
@@ -425,6 +470,7 @@ export class Migrator {
           onEvent: this.options.onEvent,
           onBackfillStart: action === "start" ? () => this.setPhase(client, record.name, "backfilling", "start") : undefined,
           deferBackfill,
+          fence: this.fence,
         },
         action,
         record.plan[action],
@@ -526,17 +572,31 @@ export class Migrator {
       if (major < 14) {
         throw new UnderwayError("INVALID_STATE", `PostgreSQL ${major} is not supported; underway needs PostgreSQL 14 or newer`);
       }
-      // Type names and expressions in a migration file mean what they mean in its schema, as in pgroll.
-      await client.query(`SET search_path TO ${ident(this.schema)}`);
+      // Type names and expressions in a migration file mean what they mean in its schema, as
+      // in pgroll. Each step's transaction sets it too; behind a pooler only that holds.
+      if (!isPooled(client)) await client.query(`SET search_path TO ${ident(this.schema)}`);
       if (options.guarded) {
-        guard = new AdvisoryLockGuard(client, this.stateSchema, this.schema, options.graceMs);
+        guard = await createGuard(client, this.options.databaseUrl, this.stateSchema, this.schema, options.graceMs);
         await guard.acquire();
+        this.fence = guard.fence();
+        await upgradeStateSchema(client, this.stateSchema);
       }
       return await fn(client);
     } finally {
+      this.fence = null;
       await guard?.release().catch(() => {});
       await client.end().catch(() => {});
     }
+  }
+}
+
+/** Backfill limits checked before they are kept: a throttle query must run (exit 2 with PostgreSQL's error otherwise). */
+async function checkSettings(client: Client, settings: Partial<BackfillSettings> | undefined): Promise<void> {
+  if (!settings?.throttleQuery) return;
+  try {
+    await runThrottleQuery(client, settings.throttleQuery);
+  } catch (error) {
+    throw new UnderwayError("INVALID_ARGUMENT", `--throttle-query fails: ${describeError(error)}`);
   }
 }
 
@@ -545,12 +605,30 @@ const RECONNECT_FOR_MS = 120_000;
 
 function verifyFailure(migration: string, report: VerifyReport): UnderwayError {
   const bad = report.tables.filter((t) => t.mismatches > 0);
-  const first = bad[0]!.ranges[0]!;
   const total = bad.reduce((n, t) => n + t.mismatches, 0);
+  const failing = bad.find((t) => t.failures.length > 0);
+  if (failing) {
+    const first = failing.failures[0]!;
+    return new UnderwayError(
+      "CHECKSUM_MISMATCH",
+      `verify found ${total} row(s) of migration "${migration}" that up cannot convert or whose old and new values disagree (first: ${failing.table} key ${first.key.join(",")}: ${first.error}); nothing was contracted: fix those rows through the old version and run complete again, or run "underway rollback"`,
+      { detail: failing.failures.map((f) => `${failing.table} key ${f.key.join(",")}: ${f.error}`).join("\n") },
+    );
+  }
+  const first = bad[0]!.ranges[0]!;
   return new UnderwayError(
     "CHECKSUM_MISMATCH",
     `verify found ${total} row(s) of migration "${migration}" whose old and new values disagree (first: ${bad[0]!.table}.${first.column}, keys ${first.from.join(",")}..${first.to.join(",")}); nothing was contracted: run "underway verify" for details, or complete --skip-verify`,
     { detail: bad.flatMap((t) => t.ranges.map((r) => `${t.table}.${r.column} keys ${r.from.join(",")}..${r.to.join(",")}: ${r.rows} row(s)`)).join("\n") },
+  );
+}
+
+function upFailureError(migration: string, failures: UpFailure[]): UnderwayError {
+  const first = failures[0]!;
+  return new UnderwayError(
+    "CHECKSUM_MISMATCH",
+    `${failures.length} row(s) written during migration "${migration}" could not be converted by up (first: ${first.table}${first.key ? ` key ${first.key}` : ""}${first.values ? `, ${first.values}` : ""}: ${first.error}); nothing was contracted: fix those rows through the old version and run complete again, or run "underway rollback"`,
+    { detail: failures.map((f) => `${f.table}${f.key ? ` key ${f.key}` : ""}${f.values ? ` (${f.values})` : ""}: ${f.error} (${f.count} write(s))`).join("\n") },
   );
 }
 

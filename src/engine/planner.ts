@@ -15,8 +15,17 @@ import { planRenameColumn } from "../operations/rename-column.js";
 import { planRenameConstraint } from "../operations/rename-constraint.js";
 import { planRenameTable } from "../operations/rename-table.js";
 import { planSetReplicaIdentity } from "../operations/set-replica-identity.js";
-import { createDualWriteStatements, dropDualWriteStatements, type DualWriteTable } from "./dual-write.js";
-import { cloneSchema, type SchemaModel, type TableModel } from "./schema-model.js";
+import {
+  assignmentInputs,
+  createDualWriteStatements,
+  dropDualWriteStatements,
+  dualWriteTriggerNames,
+  type Binding,
+  type DualWriteTable,
+  type MarkedColumn,
+} from "./dual-write.js";
+import type { PendingDualWrite } from "../operations/plan-context.js";
+import { cloneSchema, type ColumnModel, type SchemaModel, type TableModel } from "./schema-model.js";
 import type { MigrationPlan, Step } from "./step.js";
 import type { TableMapping, VersionMapping } from "./version-schema.js";
 
@@ -29,6 +38,10 @@ export interface PlanInput {
   versionSchema: string;
   /** The version schema of the previous migration, dropped at complete. */
   previousVersionSchema: string | null;
+  /** The previous migration's name, which clients of the old version may give as `underway.version`. */
+  previousMigration?: string | null;
+  /** Refuse writes that name no version while the migration is active (`start --strict-versions`). */
+  strictVersions?: boolean;
   /** The schema as the catalog has it now (no migration active). */
   before: SchemaModel;
   probe: Probe;
@@ -59,7 +72,7 @@ export async function planMigration(input: PlanInput): Promise<MigrationPlan> {
     ctx.path = `operations[${i}].${op.kind}`;
     await planOperation(ctx, op);
   }
-  return assemble(ctx, input.previousVersionSchema);
+  return assemble(ctx, input);
 }
 
 async function planOperation(ctx: PlanContext, op: Operation): Promise<void> {
@@ -96,8 +109,9 @@ async function planOperation(ctx: PlanContext, op: Operation): Promise<void> {
   }
 }
 
-function assemble(ctx: PlanContext, previousVersionSchema: string | null): MigrationPlan {
+function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
   const { stages } = ctx;
+  const previousVersionSchema = input.previousVersionSchema;
   const beforeByPhysical = new Map<string, TableModel>();
   for (const t of ctx.before.tables.values()) beforeByPhysical.set(t.physical, t);
   const afterByPhysical = new Map<string, TableModel>();
@@ -106,20 +120,12 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
   // Dual-write triggers, one per changed table.
   const triggerSteps: Step[] = [];
   const dualWrites: DualWriteTable[] = [];
-  const dropTriggerSteps = new Map<string, Step>();
+  const dropTriggerSteps = new Map<string, DualWriteTable>();
   for (const [physical, assignments] of ctx.dualWrite) {
     const before = beforeByPhysical.get(physical);
     if (!before) continue;
     const after = afterByPhysical.get(physical);
-    const spec: DualWriteTable = {
-      schema: ctx.schema,
-      table: physical,
-      oldBindings: before.columns.map((c) => ({ name: c.name, physical: c.physical })),
-      newBindings: (after?.columns ?? []).map((c) => ({ name: c.name, physical: c.physical })),
-      up: assignments.up,
-      down: assignments.down.map((a) => ("sameAs" in a ? { target: a.target, expression: ident(a.sameAs.name) } : a)),
-      pairs: assignments.pairs,
-    };
+    const spec = dualWriteSpec(ctx, before, after, assignments, input);
     dualWrites.push(spec);
     const ref = qualified(ctx.schema, physical);
     triggerSteps.push({
@@ -128,12 +134,7 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
       statements: createDualWriteStatements(ctx.stateSchema, ctx.versionSchema, ctx.migration, spec),
       table: ref,
     });
-    dropTriggerSteps.set(physical, {
-      kind: "ddl",
-      description: `remove dual-write trigger from ${physical}`,
-      statements: dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical),
-      table: ref,
-    });
+    dropTriggerSteps.set(physical, spec);
   }
 
   const backfillSteps: Step[] = [...ctx.backfill].map((table) => ({
@@ -154,15 +155,12 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
 
   const start: Step[] = [...stages.expand, ...triggerSteps, ...stages.constrain, ...backfillSteps, ...stages.afterBackfill, versionStep];
 
-  // Complete: validate, retire the old version, then swap columns table by table.
+  // Complete: validations (which rollback can still undo), then the contract in one
+  // transaction (the old version schema goes, every table is swapped, dropped tables go,
+  // tables take their new names), then the validation of foreign keys the contract
+  // re-created, then the file's on_complete SQL. Until the contract commits, rollback is
+  // still possible; after it, only complete.
   const complete: Step[] = [...stages.validate];
-  if (previousVersionSchema) {
-    complete.push({
-      kind: "ddl",
-      description: `drop previous version schema ${previousVersionSchema}`,
-      statements: [`DROP SCHEMA IF EXISTS ${ident(previousVersionSchema)} CASCADE`],
-    });
-  }
   const contractTables = new Set<string>([...ctx.dualWrite.keys(), ...stages.attach.keys(), ...stages.columnAttach.keys()]);
   for (const after of ctx.after.tables.values()) {
     const before = beforeByPhysical.get(after.physical);
@@ -172,48 +170,47 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
       contractTables.add(after.physical);
     }
   }
-  const renamedTables: Step[] = [];
+  const contract: Extract<Step, { kind: "contract" }> = {
+    kind: "contract",
+    description: "contract: drop the old version, swap columns, drop and rename tables",
+    schema: ctx.schema,
+    before: previousVersionSchema ? [`DROP SCHEMA IF EXISTS ${ident(previousVersionSchema)} CASCADE`] : [],
+    tables: [],
+    after: [],
+    droppedTables: [...ctx.hiddenTables],
+  };
+  const renamedTables: string[] = [];
   for (const physical of contractTables) {
     const before = beforeByPhysical.get(physical);
     const after = afterByPhysical.get(physical);
     if (!before || !after) {
       // Hidden (dropped) tables only lose their trigger; created tables need nothing.
-      const dropTrigger = dropTriggerSteps.get(physical);
-      if (dropTrigger) complete.push(dropTrigger);
+      const spec = dropTriggerSteps.get(physical);
+      if (spec) contract.before.push(...dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical, spec));
       continue;
     }
     const ref = qualified(ctx.schema, physical);
-    const statements: string[] = [
-      ...(ctx.dualWrite.has(physical) ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical) : []),
-      ...(stages.columnAttach.get(physical) ?? []),
-    ];
-    const used = new Set(after.columns.map((c) => c.physical));
-    for (const column of before.columns) {
-      if (!used.has(column.physical)) statements.push(`ALTER TABLE ${ref} DROP COLUMN ${ident(column.physical)}`);
-    }
-    statements.push(...renameColumns(ref, after));
-    statements.push(...(stages.attach.get(physical) ?? []));
-    if (after.name !== after.physical) {
-      renamedTables.push({
-        kind: "ddl",
-        description: `rename table ${after.physical} to ${after.name}`,
-        statements: [`ALTER TABLE ${ref} RENAME TO ${ident(after.name)}`],
-        table: ref,
-      });
-    }
-    if (statements.length > 0) {
-      complete.push({ kind: "ddl", description: `contract table ${physical}`, statements, table: ref });
-    }
+    const spec = dropTriggerSteps.get(physical);
+    const swap = contractColumns(ref, before, after, spec?.pairs ?? []);
+    const table = {
+      table: physical,
+      pre: [...(spec ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical, spec, "new") : []), ...(stages.columnAttach.get(physical) ?? []), ...swap.pre],
+      post: [...swap.post, ...(stages.attach.get(physical) ?? [])],
+      dropped: swap.dropped,
+      expected: [...before.indexes.map((i) => i.name), ...before.constraints.map((c) => c.name), ...createdNames(start)],
+    };
+    if (table.pre.length + table.post.length > 0) contract.tables.push(table);
+    if (after.name !== after.physical) renamedTables.push(`ALTER TABLE ${ref} RENAME TO ${ident(after.name)}`);
   }
-  for (const physical of ctx.hiddenTables) {
-    complete.push({
-      kind: "ddl",
-      description: `drop table ${physical}`,
-      statements: [`DROP TABLE ${qualified(ctx.schema, physical)}`],
-      table: qualified(ctx.schema, physical),
-    });
+  if (ctx.hiddenTables.size > 0) {
+    // One statement, so tables that reference each other go together.
+    contract.after.push(`DROP TABLE ${[...ctx.hiddenTables].map((t) => qualified(ctx.schema, t)).join(", ")}`);
   }
-  complete.push(...renamedTables, ...stages.finalize);
+  contract.after.push(...renamedTables);
+  if (contract.before.length + contract.tables.length + contract.after.length > 0) {
+    complete.push(contract, { kind: "validate_carried", description: "validate foreign keys the contract re-created", schema: ctx.schema });
+  }
+  complete.push(...stages.finalize);
 
   // Rollback: the new version goes first; then, per table and in one transaction, the
   // trigger and the columns it writes (apart, writes in between would either hit a
@@ -231,7 +228,9 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
     const existing = new Set(before.columns.map((c) => c.physical));
     const added = (after?.columns ?? []).filter((c) => !existing.has(c.physical));
     const statements = [
-      ...(dropTriggerSteps.has(before.physical) ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, before.physical) : []),
+      ...(dropTriggerSteps.has(before.physical)
+        ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, before.physical, dropTriggerSteps.get(before.physical), "old")
+        : []),
       ...added.map((c) => `ALTER TABLE ${qualified(ctx.schema, before.physical)} DROP COLUMN IF EXISTS ${ident(c.physical)}`),
     ];
     if (statements.length === 0) continue;
@@ -249,26 +248,77 @@ function assemble(ctx: PlanContext, previousVersionSchema: string | null): Migra
     const index = startIndex.get(startStep);
     if (index !== undefined) rollbackStep.onlyIfStarted = index;
   }
-  return { start, complete, rollback, backfillTables: [...ctx.backfill], dualWrite: dualWrites };
+  const userTriggers = dualWrites
+    .map((d) => ({
+      table: d.table,
+      triggers: (beforeByPhysical.get(d.table)?.triggers ?? []).map((t) => `${t.name} (${t.before ? "BEFORE" : "AFTER"} ${t.events.join("/")}${t.row ? " ROW" : ""})`),
+      early: d.triggers?.early !== undefined,
+    }))
+    .filter((t) => t.triggers.length > 0);
+  return { start, complete, rollback, backfillTables: [...ctx.backfill], dualWrite: dualWrites, ...(userTriggers.length > 0 ? { userTriggers } : {}) };
 }
 
 /**
- * Renames columns to their logical names. A swap (a -> b, b -> a) would collide, so
- * any column whose target is still taken goes through a temporary name first.
+ * How the contract changes one table's columns. `pre` moves columns to their final names
+ * where those are free, including an original to the name its copy will take, so that the
+ * definitions of dependent views and policies, read after `pre`, name every column as it
+ * will be named. `post` drops what the new version does not map and renames the rest (a
+ * swap, a -> b and b -> a, goes through a temporary name). `dropped` lists the columns
+ * `post` drops, as named after `pre`, with the copy (as named after `pre`) that takes
+ * each one's place.
  */
-function renameColumns(ref: string, table: TableModel): string[] {
-  const moves = table.columns.filter((c) => c.name !== c.physical).map((c) => ({ from: c.physical, to: c.name }));
-  if (moves.length === 0) return [];
-  const statements: string[] = [];
+function contractColumns(
+  ref: string,
+  before: TableModel,
+  after: TableModel,
+  pairs: { old: string; new: string }[],
+): { pre: string[]; post: string[]; dropped: { column: string; replacement: string | null; planned: string }[] } {
+  const current = new Map<string, string>(); // physical at plan time -> name now
+  for (const c of [...before.columns, ...after.columns]) current.set(c.physical, c.physical);
+  const taken = () => new Set(current.values());
+  const finalName = new Map(after.columns.map((c) => [c.physical, c.name]));
+  const copyOf = new Map(pairs.map((p) => [p.old, p.new]));
+  const used = new Set(after.columns.map((c) => c.physical));
+  const pre: string[] = [];
+  // Columns to move early: those the new version keeps under another name, and originals,
+  // to the name their copy will have.
+  const wanted = new Map<string, string>();
+  for (const c of after.columns) if (before.columns.some((b) => b.physical === c.physical) && c.name !== c.physical) wanted.set(c.physical, c.name);
+  for (const c of before.columns) {
+    const copy = copyOf.get(c.physical);
+    const target = copy === undefined ? undefined : finalName.get(copy);
+    if (!used.has(c.physical) && target !== undefined && target !== c.physical) wanted.set(c.physical, target);
+  }
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const [physical, target] of wanted) {
+      if (taken().has(target)) continue;
+      pre.push(`ALTER TABLE ${ref} RENAME COLUMN ${ident(current.get(physical)!)} TO ${ident(target)}`);
+      current.set(physical, target);
+      wanted.delete(physical);
+      moved = true;
+    }
+  }
+  const post: string[] = [];
+  const dropped: { column: string; replacement: string | null; planned: string }[] = [];
+  for (const column of before.columns) {
+    if (used.has(column.physical)) continue;
+    const name = current.get(column.physical)!;
+    post.push(`ALTER TABLE ${ref} DROP COLUMN ${ident(name)}`);
+    const copy = copyOf.get(column.physical);
+    dropped.push({ column: name, replacement: copy === undefined ? null : current.get(copy)!, planned: column.physical });
+    current.delete(column.physical);
+  }
+  const moves = after.columns.filter((c) => current.get(c.physical) !== c.name).map((c) => ({ from: current.get(c.physical)!, to: c.name }));
   const sources = new Set(moves.map((m) => m.from));
   const staged = moves.map((m, i) => {
     if (!sources.has(m.to)) return m;
     const temp = `_uw_swap_${i}`;
-    statements.push(`ALTER TABLE ${ref} RENAME COLUMN ${ident(m.from)} TO ${ident(temp)}`);
+    post.push(`ALTER TABLE ${ref} RENAME COLUMN ${ident(m.from)} TO ${ident(temp)}`);
     return { from: temp, to: m.to };
   });
-  for (const m of staged) statements.push(`ALTER TABLE ${ref} RENAME COLUMN ${ident(m.from)} TO ${ident(m.to)}`);
-  return statements;
+  for (const m of staged) post.push(`ALTER TABLE ${ref} RENAME COLUMN ${ident(m.from)} TO ${ident(m.to)}`);
+  return { pre, post, dropped };
 }
 
 function versionMapping(ctx: PlanContext, beforeByPhysical: Map<string, TableModel>): VersionMapping {
@@ -281,15 +331,83 @@ function versionMapping(ctx: PlanContext, beforeByPhysical: Map<string, TableMod
       after.columns.length === before.columns.length &&
       after.columns.every((c, i) => c.name === c.physical && c.physical === before.columns[i]!.physical && c.viewDefault === undefined && c.viewComment === undefined);
     if (identical || (before === undefined && after.columns.every((c) => c.name === c.physical))) continue;
+    // Every column carries its default on the view: `UPDATE v SET c = DEFAULT` uses the
+    // view's default, not the table's (NULL without one). A column the view must not take
+    // the table's default for (one dropped by this migration, or one only this version has,
+    // whose table default tells the trigger the statement left it out) gets NULLIF(NULL, NULL):
+    // PostgreSQL stores no default for a plain NULL, so only an expression shadows the table's.
+    const oldPhysical = new Set((before?.columns ?? []).map((c) => c.physical));
     tables[after.physical] = {
       name: after.name,
-      columns: after.columns.map((c) => ({
-        physical: c.physical,
-        name: c.name,
-        ...(c.viewDefault !== undefined ? { default: c.viewDefault } : {}),
-        ...(c.viewComment !== undefined ? { comment: c.viewComment } : {}),
-      })),
+      columns: after.columns.map((c) => {
+        const own = c.viewDefault !== undefined ? c.viewDefault : c.default;
+        const shadow = c.viewDefault === null || (before !== undefined && !oldPhysical.has(c.physical) && !c.generated && !c.identity);
+        const value = own ?? (shadow ? `NULLIF(NULL::${c.type}, NULL)` : undefined);
+        return {
+          physical: c.physical,
+          name: c.name,
+          ...(value !== undefined && !c.generated ? { default: value } : {}),
+          ...(c.viewComment !== undefined ? { comment: c.viewComment } : {}),
+        };
+      }),
     };
   }
   return { tables, hiddenTables: [...ctx.hiddenTables] };
+}
+
+/**
+ * What the dual-write trigger of one table needs: both versions' bindings, the
+ * assignments with the columns each reads, the columns only one version has (whose
+ * defaults are marked), the key for messages, and trigger names that fire after (and,
+ * with user BEFORE ROW triggers, before) every trigger the table has.
+ */
+function dualWriteSpec(ctx: PlanContext, before: TableModel, after: TableModel | undefined, assignments: PendingDualWrite, input: PlanInput): DualWriteTable {
+  const oldBindings: Binding[] = before.columns.map((c) => ({ name: c.name, physical: c.physical }));
+  const newBindings: Binding[] = (after?.columns ?? []).map((c) => ({ name: c.name, physical: c.physical }));
+  const up = assignments.up.map((a) => ({ ...a, inputs: assignmentInputs(a.expression, oldBindings) }));
+  const down = assignments.down
+    .map((a) => ("sameAs" in a ? { target: a.target, expression: ident(a.sameAs.name) } : a))
+    .map((a) => ({ ...a, inputs: assignmentInputs(a.expression, newBindings) }));
+  const oldPhysical = new Set(before.columns.map((c) => c.physical));
+  const newPhysical = new Set((after?.columns ?? []).map((c) => c.physical));
+  const markable = (c: ColumnModel) => !c.generated && !c.identity;
+  const marked: MarkedColumn[] = [
+    ...before.columns
+      .filter((c) => !newPhysical.has(c.physical) && markable(c))
+      .map((c): MarkedColumn => ({ physical: c.physical, type: c.type, side: "old", default: c.default })),
+    ...(after?.columns ?? [])
+      .filter((c) => !oldPhysical.has(c.physical) && markable(c))
+      .map((c): MarkedColumn => ({ physical: c.physical, type: c.type, side: "new", default: c.default })),
+  ];
+  const userBeforeRow = (before.triggers ?? []).some((t) => t.before && t.row && (t.events.includes("INSERT") || t.events.includes("UPDATE")));
+  const knownOld = [input.previousVersionSchema, input.previousMigration].filter((x): x is string => typeof x === "string" && x !== "");
+  return {
+    schema: ctx.schema,
+    table: before.physical,
+    oldBindings,
+    newBindings,
+    up,
+    down,
+    pairs: assignments.pairs,
+    marked,
+    key: before.primaryKey,
+    triggers: dualWriteTriggerNames((before.triggers ?? []).map((t) => t.name), userBeforeRow),
+    ...(input.strictVersions ? { strict: true } : {}),
+    knownOld,
+  };
+}
+
+/** Indexes and constraints the start phase creates (on any table), by name. */
+function createdNames(start: Step[]): string[] {
+  const names: string[] = [];
+  for (const step of start) {
+    if (step.kind === "concurrent_index") names.push(step.index);
+    if (step.kind !== "ddl") continue;
+    for (const statement of step.statements) {
+      for (const m of statement.matchAll(/\b(?:ADD CONSTRAINT|CREATE (?:UNIQUE )?INDEX(?: CONCURRENTLY)?(?: IF NOT EXISTS)?)\s+"((?:[^"]|"")+)"/g)) {
+        names.push(m[1]!.replaceAll('""', '"'));
+      }
+    }
+  }
+  return names;
 }

@@ -60,6 +60,18 @@ export interface TableModel {
   replicaIdentity?: string;
   /** Created by the migration being planned: it has no old version to keep in step. */
   createdHere?: boolean;
+  /** The user's triggers on the table (not constraint triggers). */
+  triggers?: TriggerModel[];
+}
+
+export interface TriggerModel {
+  name: string;
+  /** BEFORE (or INSTEAD OF) rather than AFTER. */
+  before: boolean;
+  /** FOR EACH ROW rather than FOR EACH STATEMENT. */
+  row: boolean;
+  events: ("INSERT" | "UPDATE" | "DELETE" | "TRUNCATE")[];
+  enabled: boolean;
 }
 
 export interface SchemaModel {

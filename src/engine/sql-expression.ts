@@ -26,6 +26,31 @@ export function renameIdentifiers(expression: string, renames: Record<string, st
   const targets = new Map(Object.entries(renames));
   if (targets.size === 0) return expression;
   let out = "";
+  let last = 0;
+  for (const ref of columnReferences(expression)) {
+    const replacement = targets.get(ref.name);
+    if (replacement === undefined) continue;
+    out += expression.slice(last, ref.start) + ident(replacement);
+    last = ref.end;
+  }
+  return out + expression.slice(last);
+}
+
+/**
+ * The names an expression may use as columns: every identifier that is not qualified
+ * (`t.x`), not a qualifier itself, not a function name and not after `::` (a type), as
+ * PostgreSQL would resolve it (unquoted names folded to lower case). `qualifiesNew` is
+ * true when the expression names `NEW.something`, a trigger-row reference no list of
+ * names covers.
+ */
+export function referencedColumns(expression: string): { names: Set<string>; qualifiesNew: boolean } {
+  const names = new Set<string>();
+  for (const ref of columnReferences(expression)) names.add(ref.name);
+  return { names, qualifiesNew: /(^|[^A-Za-z0-9_$"])new\s*\.\s*("|[A-Za-z_])/i.test(stripLiterals(expression)) };
+}
+
+/** Where each possible column reference stands in an expression, skipping literals and comments. */
+function* columnReferences(expression: string): Generator<{ name: string; start: number; end: number }> {
   let i = 0;
   const n = expression.length;
   let previousSignificant = "";
@@ -33,25 +58,7 @@ export function renameIdentifiers(expression: string, renames: Record<string, st
     const ch = expression[i]!;
     // String literal, including E'' with backslash escapes.
     if (ch === "'" || ((ch === "E" || ch === "e") && expression[i + 1] === "'" && !isIdentChar(expression[i - 1]))) {
-      const start = i;
-      const escapes = ch !== "'";
-      i += escapes ? 2 : 1;
-      while (i < n) {
-        if (escapes && expression[i] === "\\") {
-          i += 2;
-          continue;
-        }
-        if (expression[i] === "'") {
-          if (expression[i + 1] === "'") {
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        i++;
-      }
-      out += expression.slice(start, i);
+      i = skipString(expression, i);
       previousSignificant = "'";
       continue;
     }
@@ -60,9 +67,7 @@ export function renameIdentifiers(expression: string, renames: Record<string, st
       const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(expression.slice(i));
       if (tag) {
         const end = expression.indexOf(tag[0], i + tag[0].length);
-        const stop = end === -1 ? n : end + tag[0].length;
-        out += expression.slice(i, stop);
-        i = stop;
+        i = end === -1 ? n : end + tag[0].length;
         previousSignificant = "'";
         continue;
       }
@@ -70,16 +75,12 @@ export function renameIdentifiers(expression: string, renames: Record<string, st
     // Comments.
     if (ch === "-" && expression[i + 1] === "-") {
       const end = expression.indexOf("\n", i);
-      const stop = end === -1 ? n : end;
-      out += expression.slice(i, stop);
-      i = stop;
+      i = end === -1 ? n : end;
       continue;
     }
     if (ch === "/" && expression[i + 1] === "*") {
       const end = expression.indexOf("*/", i + 2);
-      const stop = end === -1 ? n : end + 2;
-      out += expression.slice(i, stop);
-      i = stop;
+      i = end === -1 ? n : end + 2;
       continue;
     }
     // Quoted identifier.
@@ -99,8 +100,7 @@ export function renameIdentifiers(expression: string, renames: Record<string, st
         name += expression[j];
         j++;
       }
-      const replacement = previousSignificant !== "." && !followedByCall(expression, j) ? targets.get(name) : undefined;
-      out += replacement === undefined ? expression.slice(i, j) : ident(replacement);
+      if (previousSignificant !== "." && !followedByCall(expression, j)) yield { name, start: i, end: j };
       i = j;
       previousSignificant = '"';
       continue;
@@ -109,17 +109,51 @@ export function renameIdentifiers(expression: string, renames: Record<string, st
       let j = i + 1;
       while (j < n && isIdentChar(expression[j])) j++;
       const word = expression.slice(i, j);
-      const folded = word.toLowerCase();
-      const replacement =
-        previousSignificant !== "." && previousSignificant !== ":" && !followedByCall(expression, j) && !followedByDot(expression, j)
-          ? targets.get(folded)
-          : undefined;
-      out += replacement === undefined ? word : ident(replacement);
+      if (previousSignificant !== "." && previousSignificant !== ":" && !followedByCall(expression, j) && !followedByDot(expression, j)) {
+        yield { name: word.toLowerCase(), start: i, end: j };
+      }
       i = j;
       previousSignificant = "a";
       continue;
     }
     if (!/\s/.test(ch)) previousSignificant = ch;
+    i++;
+  }
+}
+
+function skipString(expression: string, from: number): number {
+  const n = expression.length;
+  const escapes = expression[from] !== "'";
+  let i = from + (escapes ? 2 : 1);
+  while (i < n) {
+    if (escapes && expression[i] === "\\") {
+      i += 2;
+      continue;
+    }
+    if (expression[i] === "'") {
+      if (expression[i + 1] === "'") {
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    i++;
+  }
+  return n;
+}
+
+/** The expression with string literals blanked, for pattern checks that must not look inside them. */
+function stripLiterals(expression: string): string {
+  let out = "";
+  let i = 0;
+  while (i < expression.length) {
+    const ch = expression[i]!;
+    if (ch === "'" || ((ch === "E" || ch === "e") && expression[i + 1] === "'" && !isIdentChar(expression[i - 1]))) {
+      const end = skipString(expression, i);
+      out += " ".repeat(end - i);
+      i = end;
+      continue;
+    }
     out += ch;
     i++;
   }

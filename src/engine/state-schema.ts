@@ -1,5 +1,6 @@
 import type { Client } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
+import { UnderwayError } from "../errors.js";
 
 /**
  * The state schema holds migration history and the progress of every phase. It needs
@@ -37,14 +38,18 @@ export function stateSchemaDdl(stateSchema: string): string[] {
       completed_at timestamptz,
       UNIQUE (schema, name)
     )`,
+    // Foreign keys of other tables that a contract re-created NOT VALID, for validation after it.
+    `ALTER TABLE ${migrations} ADD COLUMN IF NOT EXISTS carried jsonb NOT NULL DEFAULT '[]'`,
     // At most one migration per schema is between start and complete/rollback.
     `CREATE UNIQUE INDEX IF NOT EXISTS migrations_one_active ON ${migrations} (schema)
       WHERE phase NOT IN ('completed', 'rolled_back')`,
+    // The migration guard's holder (and, behind a pooler, the guard itself as a lease).
     `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "leases")} (
       name text PRIMARY KEY,
       owner text NOT NULL,
       expires_at timestamptz NOT NULL
     )`,
+    `ALTER TABLE ${qualified(stateSchema, "leases")} ADD COLUMN IF NOT EXISTS holder jsonb`,
     // Backfill jobs: one per table of a migration, its key space cut into ranges that
     // workers lease; each range's cursor moves in the same transaction as its batch.
     `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "backfill_jobs")} (
@@ -83,12 +88,63 @@ export function stateSchemaDdl(stateSchema: string): string[] {
       ts timestamptz PRIMARY KEY,
       lsn pg_lsn NOT NULL
     )`,
+    // Rows an old-version client wrote for which `up` failed: the write went through with
+    // the new columns empty; verify and complete refuse until each is fixed or gone.
+    `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "up_failures")} (
+      id bigserial PRIMARY KEY,
+      schema text NOT NULL,
+      table_name text NOT NULL,
+      key jsonb,
+      key_text text,
+      "values" text,
+      sqlstate text,
+      error text NOT NULL,
+      count bigint NOT NULL DEFAULT 1,
+      first_at timestamptz NOT NULL DEFAULT now(),
+      last_at timestamptz NOT NULL DEFAULT now()
+    )`,
+    `CREATE UNIQUE INDEX IF NOT EXISTS up_failures_row ON ${qualified(stateSchema, "up_failures")} (schema, table_name, key)`,
     // Application roles fire the dual-write triggers, whose functions live here.
     `GRANT USAGE ON SCHEMA ${s} TO PUBLIC`,
     clientVersionFunction(stateSchema),
     knownVersionFunction(stateSchema),
     isNewVersionFunction(stateSchema),
-  ];
+    defaultMarkFunction(),
+    recordUpFailureFunction(stateSchema),
+  ].map((statement) => statement.replaceAll("__STATE__", s));
+}
+
+/**
+ * `default_mark(setting, tag, value)`: the physical default of a column only one version
+ * has, while its table is dual-written. It returns the column's real default and notes, in
+ * a transaction-local setting the trigger reads and clears for each row, that the
+ * statement left the column to the table. Version views carry their own defaults, so a
+ * write through a view never runs it for that view's columns.
+ */
+function defaultMarkFunction(): string {
+  return `CREATE OR REPLACE FUNCTION __STATE__.default_mark(p_setting text, p_tag text, p_value anyelement) RETURNS anyelement
+  LANGUAGE plpgsql VOLATILE AS $fn$
+BEGIN
+  PERFORM set_config(p_setting, coalesce(nullif(current_setting(p_setting, true), ''), ',') || p_tag || ',', true);
+  RETURN p_value;
+END
+$fn$`;
+}
+
+/**
+ * `record_up_failure(...)`: called by a dual-write trigger when `up` fails for a row an
+ * old-version client writes. It runs as the state schema's owner, since application
+ * roles cannot write the state tables.
+ */
+function recordUpFailureFunction(stateSchema: string): string {
+  const table = qualified(stateSchema, "up_failures");
+  return `CREATE OR REPLACE FUNCTION __STATE__.record_up_failure(p_schema text, p_table text, p_key jsonb, p_key_text text, p_values text, p_sqlstate text, p_error text)
+  RETURNS void LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+    INSERT INTO ${table} AS f (schema, table_name, key, key_text, "values", sqlstate, error)
+    VALUES (p_schema, p_table, p_key, p_key_text, p_values, p_sqlstate, p_error)
+    ON CONFLICT (schema, table_name, key) DO UPDATE
+      SET "values" = excluded."values", sqlstate = excluded.sqlstate, error = excluded.error, count = f.count + 1, last_at = now()
+$fn$`;
 }
 
 /**
@@ -155,6 +211,14 @@ function knownVersionFunction(stateSchema: string): string {
 $fn$`;
 }
 
+/**
+ * The version of the state schema's tables and functions. A release that changes them
+ * raises it, and the first command of the new release on an older state schema brings it
+ * up to date (every statement above is idempotent), so a migration started by the
+ * previous release completes or rolls back with the new one.
+ */
+export const STATE_SCHEMA_VERSION = 2;
+
 /** Creates or upgrades the state schema. Idempotent; safe to run concurrently with applications. */
 export async function initStateSchema(client: Client, stateSchema: string): Promise<void> {
   await client.query("BEGIN");
@@ -164,6 +228,10 @@ export async function initStateSchema(client: Client, stateSchema: string): Prom
     for (const statement of stateSchemaDdl(stateSchema)) {
       await client.query(statement);
     }
+    const version = qualified(stateSchema, "state_version");
+    await client.query(`CREATE TABLE IF NOT EXISTS ${version} (version integer NOT NULL)`);
+    await client.query(`DELETE FROM ${version}`);
+    await client.query(`INSERT INTO ${version} (version) VALUES ($1)`, [STATE_SCHEMA_VERSION]);
     await client.query("COMMIT");
   } catch (error) {
     await client.query("ROLLBACK").catch(() => {});
@@ -178,4 +246,22 @@ export async function stateSchemaExists(client: Client, stateSchema: string): Pr
     [`${ident(stateSchema)}.migrations`],
   );
   return rows[0]!.ok;
+}
+
+/** Brings an existing state schema up to this release's version; does nothing when there is none. */
+export async function upgradeStateSchema(client: Client, stateSchema: string): Promise<void> {
+  if (!(await stateSchemaExists(client, stateSchema))) return;
+  const { rows: exists } = await client.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [`${ident(stateSchema)}.state_version`]);
+  let version = 1;
+  if (exists[0]!.ok) {
+    const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${qualified(stateSchema, "state_version")}`);
+    version = rows[0]?.version ?? 1;
+  }
+  if (version > STATE_SCHEMA_VERSION) {
+    throw new UnderwayError(
+      "INVALID_STATE",
+      `the state schema "${stateSchema}" was written by a newer underway (state version ${version}, this release knows ${STATE_SCHEMA_VERSION}); upgrade underway`,
+    );
+  }
+  if (version < STATE_SCHEMA_VERSION) await initStateSchema(client, stateSchema);
 }

@@ -1,12 +1,13 @@
 import type { Client } from "../db/connection.js";
 import { sqlState } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
-import { UnderwayError } from "../errors.js";
+import { UnderwayError, describeError } from "../errors.js";
 import type { Backfill, BackfillProgress } from "../backfill/backfill.js";
 import { inLockedTransaction, withLockRetry, type LockPolicy, type RetryListener } from "./lock-retry.js";
 import type { Action, Step } from "./step.js";
 import { versionSchemaStatements } from "./version-schema.js";
 import { createdBetween, dropCreatedStatements, schemaObjects, type CreatedObject } from "./sql-objects.js";
+import { carryDependents, tableDependents, type Dependent } from "./dependents.js";
 
 /** Something worth telling the operator while a phase runs. */
 export type MigrationEvent = (
@@ -36,6 +37,8 @@ export interface StepRunnerOptions {
   onBackfillStart?: (() => Promise<void>) | undefined;
   /** Stop before the first backfill step (`start --no-backfill`); `resume` carries on. */
   deferBackfill?: boolean | undefined;
+  /** A predicate each progress update must satisfy: that this process still holds the guard (leases). */
+  fence?: string | null | undefined;
 }
 
 /**
@@ -53,12 +56,18 @@ export async function runSteps(
   const { client } = options;
   const migrations = qualified(options.stateSchema, "migrations");
   const column = ident(`${action}_done`);
-  const record = (c: Client, done: number) =>
-    c.query(`UPDATE ${migrations} SET ${column} = $3, updated_at = now() WHERE schema = $1 AND name = $2`, [
-      options.schema,
-      options.migration,
-      done,
-    ]);
+  const record = async (c: Client, done: number) => {
+    const result = await c.query(
+      `UPDATE ${migrations} SET ${column} = $3, updated_at = now() WHERE schema = $1 AND name = $2${options.fence ? ` AND ${options.fence}` : ""}`,
+      [options.schema, options.migration, done],
+    );
+    if (options.fence && result.rowCount === 0) {
+      throw new UnderwayError(
+        "MIGRATION_LOCKED",
+        `this process lost the guard of schema "${options.schema}" (its lease ran out or was taken over); the step was not recorded: run the command again`,
+      );
+    }
+  };
   for (let i = from; i < steps.length; i++) {
     const step = steps[i]!;
     const about = { migration: options.migration, kind: step.kind, ...("table" in step && step.table ? { table: step.table } : {}) };
@@ -83,7 +92,7 @@ export async function runSteps(
       await runStep(options, step, onRetry, (c) => record(c, i + 1));
     } catch (error) {
       if (error instanceof UnderwayError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = describeError(error);
       throw new UnderwayError("DATABASE", `${action} step ${i + 1}/${steps.length} (${step.description}) failed: ${message}`, {
         cause: error,
       });
@@ -101,14 +110,14 @@ async function runStep(
   const { client, lockPolicy } = options;
   switch (step.kind) {
     case "ddl": {
-      await inLockedTransaction(client, lockPolicy, { description: step.description, tables: step.table ? [step.table] : [] }, async (c) => {
+      await inLockedTransaction(client, lockPolicy, { description: step.description, tables: step.table ? [step.table] : [], searchPath: options.schema }, async (c) => {
         for (const statement of step.statements) await c.query(statement);
         await record(c);
       }, onRetry);
       return;
     }
     case "version_schema": {
-      await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
+      await inLockedTransaction(client, lockPolicy, { description: step.description, searchPath: step.schema }, async (c) => {
         for (const statement of await versionSchemaStatements(c, step.schema, step.versionSchema, step.mapping)) {
           await c.query(statement);
         }
@@ -127,7 +136,7 @@ async function runStep(
         ]);
       };
       try {
-        await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
+        await inLockedTransaction(client, lockPolicy, { description: step.description, searchPath: step.schema }, async (c) => {
           const before = await schemaObjects(c, step.schema);
           await c.query(step.sql);
           await remember(c, createdBetween(before, await schemaObjects(c, step.schema)));
@@ -153,6 +162,61 @@ async function runStep(
         for (const statement of dropCreatedStatements(step.schema, rows[0]?.created ?? [])) await c.query(statement);
         await record(c);
       }, onRetry);
+      return;
+    }
+    case "contract": {
+      const tables = [...step.tables.map((t) => qualified(step.schema, t.table)), ...step.droppedTables.map((t) => qualified(step.schema, t))];
+      await inLockedTransaction(client, lockPolicy, { description: step.description, tables, searchPath: step.schema }, async (c) => {
+        const carried: { table: string; constraint: string }[] = [];
+        for (const statement of step.before) await c.query(statement);
+        for (const table of step.tables) {
+          for (const statement of table.pre) await c.query(statement);
+          // Definitions are read and written with only pg_catalog on the path, so every name in them is qualified.
+          await c.query("SET LOCAL search_path = pg_catalog");
+          const carry = await carryDependents(c, step.schema, table.table, table.dropped, table.expected);
+          const refused = carry.dependents.filter((d) => d.refusal !== null);
+          if (refused.length > 0) throw dependentsError(step.schema, table.table, refused);
+          for (const statement of carry.drop) await c.query(statement);
+          await c.query(`SET LOCAL search_path = ${ident(step.schema)}`);
+          for (const statement of table.post) await c.query(statement);
+          await c.query("SET LOCAL search_path = pg_catalog");
+          for (const statement of carry.recreate) await c.query(statement);
+          await c.query(`SET LOCAL search_path = ${ident(step.schema)}`);
+          carried.push(...carry.validate);
+        }
+        for (const dropped of step.droppedTables) {
+          const blockers = await tableDependents(c, step.schema, dropped);
+          if (blockers.length > 0) throw dependentsError(step.schema, dropped, blockers);
+        }
+        for (const statement of step.after) await c.query(statement);
+        if (carried.length > 0) {
+          await c.query(`UPDATE ${qualified(options.stateSchema, "migrations")} SET carried = carried || $3::jsonb WHERE schema = $1 AND name = $2`, [
+            options.schema,
+            options.migration,
+            JSON.stringify(carried),
+          ]);
+        }
+        await record(c);
+      }, onRetry);
+      return;
+    }
+    case "validate_carried": {
+      const migrations = qualified(options.stateSchema, "migrations");
+      const { rows } = await client.query<{ carried: { table: string; constraint: string }[] | null }>(
+        `SELECT carried FROM ${migrations} WHERE schema = $1 AND name = $2`,
+        [options.schema, options.migration],
+      );
+      // VALIDATE takes SHARE UPDATE EXCLUSIVE on the referencing table: writes go on while it scans.
+      for (const fk of rows[0]?.carried ?? []) {
+        await inLockedTransaction(client, lockPolicy, { description: `validate foreign key ${fk.constraint}`, tables: [fk.table] }, async (c) => {
+          const { rows: pending } = await c.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2 AND NOT convalidated`,
+            [fk.table, fk.constraint],
+          );
+          if (pending[0]!.n > 0) await c.query(`ALTER TABLE ${fk.table} VALIDATE CONSTRAINT ${ident(fk.constraint)}`);
+        }, onRetry);
+      }
+      await record(client);
       return;
     }
     case "concurrent_index": {
@@ -227,4 +291,12 @@ async function buildIndexConcurrently(
       if (attempt >= 3 || code === "23505" || code?.startsWith("42")) throw error;
     }
   }
+}
+
+/** A contract refused because of objects it cannot carry over: each named, with why and what to do. */
+export function dependentsError(schema: string, table: string, dependents: Dependent[]): UnderwayError {
+  const list = dependents.map((d) => `${d.description} (${d.refusal})`).join("; ");
+  return new UnderwayError("INVALID_STATE", `cannot contract ${schema}.${table}: ${list}; nothing was changed`, {
+    detail: dependents.map((d) => `${d.description}: ${d.refusal}`).join("\n"),
+  });
 }

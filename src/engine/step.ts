@@ -15,6 +15,8 @@ import type { DualWriteTable } from "./dual-write.js";
  * - `undo_sql`: drops what `sql` operations without `down` created in the schema (the
  *   objects each `user_sql` step added are recorded as it runs).
  * - `version_schema`: (re)creates a version schema's views from the mapping and the catalog.
+ * - `contract`: complete's one transaction that removes the old version (see `ContractTable`).
+ * - `validate_carried`: validates the foreign keys the contract re-created NOT VALID.
  *
  * `onlyIfStarted` (rollback steps only): the index of the start step that must have
  * finished for this step to run, e.g. a `sql` operation's `down`.
@@ -35,6 +37,20 @@ export type Step =
   | { kind: "user_sql"; description: string; sql: string; schema: string; onlyIfStarted?: number }
   | { kind: "undo_sql"; description: string; schema: string; onlyIfStarted?: number }
   | {
+      kind: "contract";
+      description: string;
+      schema: string;
+      /** First: the previous version schema goes; dual-write triggers of dropped tables go. */
+      before: string[];
+      tables: ContractTable[];
+      /** Last: dropped tables go, tables take their new names. */
+      after: string[];
+      /** Tables `after` drops, whose dependents must be gone first. */
+      droppedTables: string[];
+      onlyIfStarted?: number;
+    }
+  | { kind: "validate_carried"; description: string; schema: string; onlyIfStarted?: number }
+  | {
       kind: "version_schema";
       description: string;
       schema: string;
@@ -42,6 +58,26 @@ export type Step =
       mapping: VersionMapping;
       onlyIfStarted?: number;
     };
+
+/**
+ * One table's part of the contract. Between `pre` and `post` the objects that depend on
+ * the columns `post` drops (views, policies, triggers, rules, statistics, foreign keys of
+ * other tables, publications' column lists) are read and dropped, and after `post` they
+ * are created again, naming the copies that took the dropped columns' places.
+ */
+export interface ContractTable {
+  /** Physical table name. */
+  table: string;
+  pre: string[];
+  post: string[];
+  /**
+   * Columns `post` drops (as named after `pre`), each with the copy that replaces it, if
+   * any, and its name when the plan was made.
+   */
+  dropped: { column: string; replacement: string | null; planned?: string }[];
+  /** Indexes and constraints the plan knew of; others on a dropped column were made during the migration. */
+  expected: string[];
+}
 
 export interface MigrationPlan {
   start: Step[];
@@ -51,6 +87,10 @@ export interface MigrationPlan {
   backfillTables: string[];
   /** What the dual-write triggers do, per table; `verify` checks the same relations. */
   dualWrite: DualWriteTable[];
+  /** Objects the contract drops and creates again (views, policies...), as the catalog names them. */
+  carried?: string[];
+  /** The user's triggers on each dual-written table; `early` when a first trigger runs before them. */
+  userTriggers?: { table: string; triggers: string[]; early: boolean }[];
 }
 
 export type Action = "start" | "complete" | "rollback";

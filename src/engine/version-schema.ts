@@ -23,7 +23,7 @@ export interface TableMapping {
 export interface ColumnMapping {
   physical: string;
   name: string;
-  /** A default only the view carries; `null` means "no default" even if the table has one. */
+  /** The view's default for the column (an expression); absent or null: none. */
   default?: string | null;
   comment?: string | null;
 }
@@ -46,10 +46,18 @@ export async function versionSchemaStatements(
   // security_invoker (PG 15+) makes a view check the querying role's rights on the table,
   // as a direct query would, instead of the view owner's.
   const securityInvoker = Number(versionRows[0]!.v) >= 150000;
-  const { rows: tables } = await client.query<{ name: string; columns: string[]; grants: { grantee: string; privilege: string }[] }>(
+  const { rows: tables } = await client.query<{
+    name: string;
+    columns: string[];
+    defaults: Record<string, string> | null;
+    grants: { grantee: string; privilege: string }[];
+  }>(
     `SELECT c.relname::text AS name,
             ARRAY(SELECT a.attname::text FROM pg_attribute a
                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum) AS columns,
+            (SELECT json_object_agg(a.attname, pg_get_expr(d.adbin, d.adrelid)) FROM pg_attribute a
+               JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS defaults,
             coalesce((SELECT json_agg(json_build_object(
                         'grantee', CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(g.grantee)::text END,
                         'privilege', g.privilege_type))
@@ -65,9 +73,13 @@ export async function versionSchemaStatements(
   for (const table of tables) {
     if (hidden.has(table.name)) continue;
     const mapped = mapping.tables[table.name];
+    // A table this migration does not change: its columns, with the table's defaults,
+    // which a view does not inherit for `UPDATE ... SET c = DEFAULT`.
     const columns: ColumnMapping[] =
       mapped?.columns ??
-      table.columns.filter((c) => !c.startsWith(TEMP_PREFIX)).map((c) => ({ physical: c, name: c }));
+      table.columns
+        .filter((c) => !c.startsWith(TEMP_PREFIX))
+        .map((c) => ({ physical: c, name: c, ...(table.defaults?.[c] !== undefined ? { default: table.defaults[c] } : {}) }));
     const viewName = mapped?.name ?? table.name;
     const view = qualified(versionSchema, viewName);
     const select = columns.map((c) => `${ident(c.physical)} AS ${ident(c.name)}`).join(", ");
@@ -75,10 +87,9 @@ export async function versionSchemaStatements(
       `CREATE VIEW ${view}${securityInvoker ? " WITH (security_invoker = true)" : ""} AS SELECT ${select || "NULL AS \"?\""} FROM ${qualified(schema, table.name)}`,
     );
     for (const column of columns) {
-      if (column.default !== undefined) {
-        statements.push(
-          `ALTER VIEW ${view} ALTER COLUMN ${ident(column.name)} SET DEFAULT ${column.default === null ? "NULL" : column.default}`,
-        );
+      // null (plans stored by earlier releases: "no default") sets nothing, as SET DEFAULT NULL would.
+      if (column.default !== undefined && column.default !== null) {
+        statements.push(`ALTER VIEW ${view} ALTER COLUMN ${ident(column.name)} SET DEFAULT ${column.default}`);
       }
       if (column.comment !== undefined) {
         statements.push(

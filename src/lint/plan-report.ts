@@ -41,6 +41,10 @@ export interface PlannedStep {
 export interface PlanReport {
   phases: Record<Action, PlannedStep[]>;
   backfill: { table: string; estimatedRows: number | null }[];
+  /** Objects complete drops and creates again around the column swaps. */
+  carried: string[];
+  /** The user's triggers on tables the migration dual-writes. */
+  userTriggers: NonNullable<MigrationPlan["userTriggers"]>;
 }
 
 const REWRITES: readonly RuleId[] = ["column-type-change", "volatile-default", "stored-generated-column", "serial-or-identity-column", "table-rewrite"];
@@ -140,6 +144,8 @@ function stepSql(step: Step): string[] {
       return [`DROP INDEX CONCURRENTLY IF EXISTS "${step.schema}"."${step.index}"`];
     case "user_sql":
       return [step.sql];
+    case "contract":
+      return [...step.before, ...step.tables.flatMap((t) => [...t.pre, ...t.post]), ...step.after];
     default:
       return [];
   }
@@ -160,7 +166,7 @@ export function describePlan(plan: MigrationPlan, options: { target?: Target; es
     const planned: PlannedStep = { kind: step.kind, description: step.description, statements: [] };
     if (step.kind === "backfill") planned.backfill = { table: step.table, estimatedRows: options.estimatedRows?.get(step.table) ?? null };
     // A ddl or sql step runs its statements in one transaction.
-    if (step.kind === "ddl" || step.kind === "user_sql") context.beginTransaction();
+    if (step.kind === "ddl" || step.kind === "user_sql" || step.kind === "contract") context.beginTransaction();
     for (const sql of stepSql(step)) {
       const map = new TextMap(sql);
       let parsed;
@@ -185,7 +191,7 @@ export function describePlan(plan: MigrationPlan, options: { target?: Target; es
         });
       }
     }
-    if (step.kind === "ddl" || step.kind === "user_sql") context.endTransaction();
+    if (step.kind === "ddl" || step.kind === "user_sql" || step.kind === "contract") context.endTransaction();
     return planned;
   };
   // Complete runs after start, and rollback after (part of) start: each phase is read with
@@ -198,7 +204,7 @@ export function describePlan(plan: MigrationPlan, options: { target?: Target; es
   back.findings.length = 0;
   const rollback = plan.rollback.map((step) => describe(back, step));
   const backfill = plan.backfillTables.map((table) => ({ table, estimatedRows: options.estimatedRows?.get(table) ?? null }));
-  return { phases: { start, complete, rollback }, backfill };
+  return { phases: { start, complete, rollback }, backfill, carried: plan.carried ?? [], userTriggers: plan.userTriggers ?? [] };
 }
 
 function shorten(sql: string): string {
@@ -221,6 +227,10 @@ export function formatPlanReport(report: PlanReport): string {
       }
     });
   }
+  for (const t of report.userTriggers) {
+    lines.push(`user triggers on ${t.table}: ${t.triggers.join(", ")} (the dual-write trigger fires after them${t.early ? "; a first one before them fills the old columns of new-version writes" : ""})`);
+  }
+  if (report.carried.length > 0) lines.push(`complete re-creates around the swap: ${report.carried.join(", ")}`);
   lines.push(
     report.backfill.length === 0
       ? "backfill: none"

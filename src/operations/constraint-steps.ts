@@ -1,26 +1,44 @@
-import { ident, identList } from "../db/ident.js";
+import { ident, identList, literal } from "../db/ident.js";
+import { upFailedSetting } from "../engine/dual-write.js";
 import type { TableModel } from "../engine/schema-model.js";
 import { attach, objectName, tableRef, type PlanContext } from "./plan-context.js";
 
 /**
- * NOT NULL without a scan under ACCESS EXCLUSIVE: a `CHECK (c IS NOT NULL) NOT VALID`
- * at start; at complete VALIDATE (SHARE UPDATE EXCLUSIVE, writes go on), then SET NOT
- * NULL, which PostgreSQL 12+ proves from the valid check without scanning (ALTER TABLE
- * docs, SET NOT NULL), then the check goes.
+ * NOT NULL on a column `up` fills, without a scan under ACCESS EXCLUSIVE. While the
+ * migration runs, a `CHECK (c IS NOT NULL OR <up failed for this row>) NOT VALID` holds
+ * every write to it, except an old-version write for which `up` failed: that write must
+ * go through (the old application keeps working) and is recorded instead, and complete
+ * refuses while such rows remain. At complete a plain `CHECK (c IS NOT NULL) NOT VALID`
+ * is added and VALIDATEd (SHARE UPDATE EXCLUSIVE, writes go on), then SET NOT NULL, which
+ * PostgreSQL 12+ proves from the valid check without scanning (ALTER TABLE docs, SET NOT
+ * NULL), and both checks go.
  */
 export function notNullViaCheck(ctx: PlanContext, table: TableModel, physicalColumn: string): void {
   const ref = tableRef(ctx, table);
   const check = objectName(table.physical, physicalColumn, "not_null");
+  const proof = objectName(table.physical, physicalColumn, "nn");
+  const failed = literal(upFailedSetting(ctx.schema, table.physical));
   ctx.stages.constrain.push({
     kind: "ddl",
     description: `add NOT NULL check on ${table.name}.${physicalColumn} (NOT VALID)`,
-    statements: [`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(physicalColumn)} IS NOT NULL) NOT VALID`],
+    statements: [
+      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(physicalColumn)} IS NOT NULL OR current_setting(${failed}, true) = 'on') NOT VALID`,
+    ],
+    table: ref,
+  });
+  ctx.stages.validate.push({
+    kind: "ddl",
+    description: `add NOT NULL proof on ${table.name}.${physicalColumn} (NOT VALID)`,
+    statements: [
+      `ALTER TABLE ${ref} DROP CONSTRAINT IF EXISTS ${ident(proof)}`,
+      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(proof)} CHECK (${ident(physicalColumn)} IS NOT NULL) NOT VALID`,
+    ],
     table: ref,
   });
   ctx.stages.validate.push({
     kind: "ddl",
     description: `validate NOT NULL check on ${table.name}.${physicalColumn}`,
-    statements: [`ALTER TABLE ${ref} VALIDATE CONSTRAINT ${ident(check)}`],
+    statements: [`ALTER TABLE ${ref} VALIDATE CONSTRAINT ${ident(proof)}`],
     table: ref,
   });
   ctx.stages.validate.push({
@@ -28,14 +46,18 @@ export function notNullViaCheck(ctx: PlanContext, table: TableModel, physicalCol
     description: `set NOT NULL on ${table.name}.${physicalColumn}`,
     statements: [
       `ALTER TABLE ${ref} ALTER COLUMN ${ident(physicalColumn)} SET NOT NULL`,
-      `ALTER TABLE ${ref} DROP CONSTRAINT ${ident(check)}`,
+      `ALTER TABLE ${ref} DROP CONSTRAINT ${ident(proof)}`,
+      `ALTER TABLE ${ref} DROP CONSTRAINT IF EXISTS ${ident(check)}`,
     ],
     table: ref,
   });
   ctx.stages.rollback.push({
     kind: "ddl",
     description: `drop NOT NULL check on ${table.name}.${physicalColumn}`,
-    statements: [`ALTER TABLE IF EXISTS ${ref} DROP CONSTRAINT IF EXISTS ${ident(check)}`],
+    statements: [
+      `ALTER TABLE IF EXISTS ${ref} DROP CONSTRAINT IF EXISTS ${ident(check)}`,
+      `ALTER TABLE IF EXISTS ${ref} DROP CONSTRAINT IF EXISTS ${ident(proof)}`,
+    ],
     table: ref,
   });
 }

@@ -640,7 +640,7 @@ describe("migration guard", () => {
     expectFailure(
       await underway(["start", path, ...args], { env }),
       1,
-      new RegExp(`another underway process is working on schema "public" \\(pid ${pid}, cli-test-holder, connected since `),
+      new RegExp(`another underway process is working on schema "public": server pid ${pid}, cli-test-holder, connected since .*; wait for it, or if it is gone run "underway unlock"`),
     );
     expect(await schemaSnapshot(db.url, "public", "underway_guard")).toEqual(before);
     expect(await migrationRows(db.url, "underway_guard")).toEqual([]);

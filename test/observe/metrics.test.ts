@@ -75,7 +75,7 @@ describe("metrics from a migration's events", () => {
       completeDone: 1,
       rollbackDone: 0,
     });
-    observed.verified({ ok: false, tables: [{ table: "items", rowsChecked: 30, mismatches: 2, ranges: [], unverifiable: [] }] });
+    observed.verified({ ok: false, tables: [{ table: "items", rowsChecked: 30, mismatches: 2, ranges: [], unverifiable: [], failures: [] }] });
     text = await metrics.text();
     expect(sample(text, "underway_migration_phase", { migration: "07_named", phase: "completed" })).toBe(1);
     expect(sample(text, "underway_migration_phase", { migration: "07_named", phase: "completing" })).toBe(0);

@@ -7,7 +7,7 @@ import type { VerifyReport } from "../../src/verify/verify.js";
 import { sample } from "./prometheus-text.js";
 
 const quiet = () => new ProgressPrinter(process.stderr, true);
-const report: VerifyReport = { ok: false, tables: [{ table: "items", rowsChecked: 10, mismatches: 3, ranges: [], unverifiable: [] }] };
+const report: VerifyReport = { ok: false, tables: [{ table: "items", rowsChecked: 10, mismatches: 3, ranges: [], unverifiable: [], failures: [] }] };
 const completed = { name: "05_cents", phase: "completed", running: null, versionSchema: "public_05_cents", plan: { start: [], complete: [], rollback: [], backfillTables: [], dualWrite: [] }, startDone: 0, completeDone: 0, rollbackDone: 0 } as unknown as MigrationRecord;
 
 describe("observing one command run", () => {
