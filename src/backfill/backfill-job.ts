@@ -130,9 +130,10 @@ export class BackfillJob implements Backfill {
         const throttledBy = reasons.length > 0 && reasons.length >= active ? reasons[0]! : null;
         await store.report(jobId, rate, throttledBy);
         const reading = monitor!.current();
-        if (reading.throttleQueryError) {
-          const paused = await store.pauseWithError(
+        if (reading.throttleQueryError && reading.throttleQueryFailed) {
+          const paused = await store.pauseForThrottleQuery(
             jobId,
+            reading.throttleQueryFailed,
             `the throttle query fails: ${reading.throttleQueryError}; fix it with "underway throttle --throttle-query ..." (or "none") and run "underway resume"`,
           );
           if (paused) ctx.onProgress?.({ table: ctx.table, rowsDone: rows, rowsTotal: Math.max(rowsTotal, rows), rowsPerSecond: 0, throttledBy: "throttle-query", lagBytes: reading.lagBytes, warning: `backfill paused: the throttle query fails: ${reading.throttleQueryError}` });

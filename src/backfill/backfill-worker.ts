@@ -92,6 +92,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           }
         }
         if (!range) {
+          await s.releaseDeadOwners(ctx.jobId);
           range = await s.lease(ctx.jobId, ctx.owner, ctx.leaseSeconds);
           if (!range) {
             const { open: left } = await s.remaining(ctx.jobId);

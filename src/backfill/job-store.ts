@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import type { Key, Paging } from "./paging.js";
@@ -104,6 +105,25 @@ export class JobStore {
     return (await this.find(job.schema, job.migration, job.table))!;
   }
 
+  /**
+   * Frees the ranges of workers that ran on this host in a process that is gone (killed,
+   * crashed): their leases need not run out before another worker takes the ranges over.
+   * Owners are `host:pid:random/worker`.
+   */
+  async releaseDeadOwners(jobId: number): Promise<number> {
+    const { rows } = await this.client.query<{ owner: string }>(
+      `SELECT DISTINCT owner FROM ${this.ranges} WHERE job_id = $1 AND NOT done AND owner IS NOT NULL AND lease_expires_at >= now()`,
+      [jobId],
+    );
+    const dead = rows.map((r) => r.owner).filter((owner) => ownerIsGone(owner));
+    if (dead.length === 0) return 0;
+    const result = await this.client.query(
+      `UPDATE ${this.ranges} SET owner = NULL, lease_expires_at = NULL WHERE job_id = $1 AND owner = ANY($2::text[]) AND NOT done`,
+      [jobId, dead],
+    );
+    return result.rowCount ?? 0;
+  }
+
   /** Takes a range nobody holds (or whose holder's lease ran out), or renews one this owner holds. */
   async lease(jobId: number, owner: string, ttlSeconds: number): Promise<RangeRow | null> {
     const { rows } = await this.client.query(
@@ -171,11 +191,15 @@ export class JobStore {
     );
   }
 
-  /** Pauses a running job and says why (a throttle query that fails). */
-  async pauseWithError(jobId: number, error: string): Promise<boolean> {
+  /**
+   * Pauses a running job because its throttle query fails, unless the query was changed
+   * meanwhile (the check is against the stored settings, which the operator changes).
+   */
+  async pauseForThrottleQuery(jobId: number, query: string, error: string): Promise<boolean> {
     const result = await this.client.query(
-      `UPDATE ${this.jobs} SET state = 'paused', last_error = $2, updated_at = now() WHERE id = $1 AND state = 'running'`,
-      [jobId, error],
+      `UPDATE ${this.jobs} SET state = 'paused', last_error = $2, updated_at = now()
+        WHERE id = $1 AND state = 'running' AND settings ->> 'throttleQuery' = $3`,
+      [jobId, error, query],
     );
     return (result.rowCount ?? 0) > 0;
   }
@@ -218,7 +242,9 @@ export class JobStore {
     return rows.map((row) => {
       const job = toJob(row);
       const rowsDone = Number(row.rows_done);
-      const live = row.live as number;
+      // A worker of a process on this host that is gone holds its ranges only until its lease runs out.
+      const owners = (row.owners as string[]).filter((owner) => !ownerIsGone(owner));
+      const live = owners.length === 0 ? 0 : (row.live as number);
       let state: JobState = job.state;
       if (job.state === "running" && (row.ranges_done as number) < (row.ranges as number)) {
         if (live === 0) state = "interrupted";
@@ -236,7 +262,7 @@ export class JobStore {
         throttledBy: state === "throttled" ? job.throttledBy : null,
         ranges: row.ranges as number,
         rangesDone: row.ranges_done as number,
-        owners: row.owners as string[],
+        owners,
         settings: job.settings,
         lastError: job.lastError,
       };
@@ -271,4 +297,18 @@ function toRange(row: Record<string, unknown>): RangeRow {
     done: row.done as boolean,
     owner: (row.owner as string | null) ?? null,
   };
+}
+
+/** Whether a worker owner (`host:pid:random/worker`) ran on this host in a process that no longer exists. */
+export function ownerIsGone(owner: string): boolean {
+  const match = /^(.*):(\d+):[0-9a-f]+(?:\/\d+)?$/.exec(owner);
+  if (!match || match[1] !== hostname()) return false;
+  const pid = Number(match[2]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }

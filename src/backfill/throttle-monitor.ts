@@ -14,8 +14,9 @@ export interface ThrottleReading {
   lagSeconds: number | null;
   /** Why a limit cannot be enforced, e.g. replica positions hidden from this role. */
   warning: string | null;
-  /** The throttle query's error, while it fails. */
+  /** The throttle query's error, while it fails, and the query that failed. */
   throttleQueryError?: string | null;
+  throttleQueryFailed?: string | null;
 }
 
 /**
@@ -151,7 +152,7 @@ export class ThrottleMonitor {
     } catch (error) {
       // A throttle query that fails holds the job (better slow than unguarded), and says why:
       // the job is paused with the error, for the operator to fix the query and resume.
-      this.reading = { ...this.reading, throttleQueryError: describeError(error) };
+      this.reading = { ...this.reading, throttleQueryError: describeError(error), throttleQueryFailed: settings.throttleQuery };
       return "throttle-query";
     }
   }

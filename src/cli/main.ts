@@ -11,6 +11,7 @@ import { ProgressPrinter, formatSeconds } from "./output.js";
 import { registerLintCommands } from "./lint-commands.js";
 import { registerRehearseCommand } from "./rehearse-command.js";
 import { renderPlan } from "../lint/plan-report.js";
+import { describeHolder, type GuardState } from "../engine/migration-guard.js";
 import type { JobSummary } from "../backfill/job-store.js";
 import type { VerifyReport } from "../verify/verify.js";
 import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
@@ -119,6 +120,17 @@ function jobJson(j: JobSummary) {
   };
 }
 
+function guardText(guard: GuardState): string {
+  if (!guard.held && guard.kind === null) return "guard: free";
+  const who = guard.holder
+    ? describeHolder(guard.holder)
+    : guard.backend
+      ? `server pid ${guard.backend.pid} (${guard.backend.application || "no application name"}, ${guard.backend.state ?? "?"}, since ${guard.backend.since})`
+      : "unknown";
+  const lease = guard.kind === "lease" && guard.holder?.expiresAt ? `, lease until ${guard.holder.expiresAt}` : "";
+  return `guard: ${guard.kind === "lease" ? "lease" : "session lock"} held by ${who}${lease}${guard.gone ? ` (its holder is gone: "underway unlock" clears it)` : ""}`;
+}
+
 function verifySummary(report: VerifyReport): string {
   const rows = report.tables.reduce((n, t) => n + t.rowsChecked, 0);
   const bad = report.tables.reduce((n, t) => n + t.mismatches, 0);
@@ -218,15 +230,17 @@ export function buildProgram(): Command {
       .description("start a migration: expand the schema, install dual writes, backfill, create the version schema")
       .argument("<file>", "migration file (YAML or JSON)")
       .option("--complete", "complete right after starting")
-      .option("--no-backfill", "stop before the backfill; run it later with resume"),
+      .option("--no-backfill", "stop before the backfill; run it later with resume")
+      .option("--strict-versions", "refuse writes that name no version (underway.version) while the migration is active"),
   ).action(
-    action(async (printer, file: string, options: GlobalOptions & BackfillFlags & ObserveFlags & { complete?: boolean; backfill: boolean }) => {
+    action(async (printer, file: string, options: GlobalOptions & BackfillFlags & ObserveFlags & { complete?: boolean; backfill: boolean; strictVersions?: boolean }) => {
       const migration = await loadMigrationFile(file);
       const record = await withObservation(options, printer, { migration: migration.name }, async (observation) =>
         observation.record(
           await migratorFor(options, printer, observation.onEvent).start(migration, {
             complete: Boolean(options.complete),
             backfill: options.backfill,
+            strictVersions: Boolean(options.strictVersions),
             workers: workersFrom(options),
             leaseSeconds: leaseSecondsFrom(options),
             settings: settingsFrom(options),
@@ -373,6 +387,7 @@ export function buildProgram(): Command {
       const jobs = active ? (await migrator.jobs()).jobs : [];
       const latest = [...history].reverse().find((m) => m.phase !== "rolled_back") ?? null;
       const lines = history.map((m) => `${m.name.padEnd(40)} ${describePhase(m)}`);
+      const guard = await migrator.guard();
       print(
         options,
         {
@@ -381,9 +396,22 @@ export function buildProgram(): Command {
           latestVersionSchema: latest?.versionSchema ?? null,
           jobs: jobs.map(jobJson),
           migrations: history.map(recordJson),
+          guard,
         },
-        (lines.length ? lines.join("\n") : "no migrations yet") + (jobs.length ? `\n\nbackfill:\n${jobsText(jobs)}` : ""),
+        (lines.length ? lines.join("\n") : "no migrations yet") + (jobs.length ? `\n\nbackfill:\n${jobsText(jobs)}` : "") + (guard.held || guard.kind ? `\n\n${guardText(guard)}` : ""),
       );
+    }),
+  );
+
+  connectionOptions(
+    program
+      .command("unlock")
+      .description("clear the migration guard of a process that is gone (a lease, or a lock left on a pooled connection)")
+      .option("--force", "clear it even if its holder may still be working"),
+  ).action(
+    action(async (printer, options: GlobalOptions & { force?: boolean }) => {
+      const state = await migratorFor(options, printer).unlock({ force: Boolean(options.force) });
+      print(options, { cleared: state.held || state.kind !== null, guard: state }, state.held || state.kind ? `cleared: ${guardText(state)}` : "the guard is free; nothing to clear");
     }),
   );
 

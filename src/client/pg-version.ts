@@ -15,12 +15,16 @@ export interface VersionTarget {
  * (`set_config(..., true)`), so they end with the transaction. That is what keeps it
  * correct behind PgBouncer in transaction mode, which hands the next transaction on the
  * same server connection to another client and would carry session settings over.
+ *
+ * It fails (`schema "..." does not exist`, SQLSTATE 3F000) once the version schema is
+ * gone: after the next migration completes, a client still pinned to this version gets
+ * an error instead of silently reading the new shape through the base schema.
  */
 export function pinVersionSql(target: VersionTarget): { text: string; values: string[] } {
   const path = `${ident(target.versionSchema)}, ${ident(target.schema ?? "public")}`;
   return {
-    text: "SELECT set_config('search_path', $1, true), set_config('underway.version', $2, true)",
-    values: [path, target.versionSchema],
+    text: "SELECT set_config('search_path', $1, true), set_config('underway.version', $2, true), $3::regnamespace",
+    values: [path, target.versionSchema, ident(target.versionSchema)],
   };
 }
 

@@ -80,6 +80,8 @@ export interface Assignment {
    * the target only when one of them changed; null: it cannot be told (all of them).
    */
   inputs?: string[] | null;
+  /** Where the expression stands in the file, for messages: `operations[1].alter_column.up`. */
+  origin?: string;
 }
 
 export interface MarkedColumn {

@@ -24,8 +24,8 @@ export async function introspectSchema(client: Client, schema: string): Promise<
 
 async function readSchema(client: Client, schema: string): Promise<SchemaModel> {
   const tables = new Map<string, TableModel>();
-  const { rows: tableRows } = await client.query<{ oid: number; name: string; comment: string | null; identity: string }>(
-    `SELECT c.oid::int AS oid, c.relname::text AS name, obj_description(c.oid, 'pg_class') AS comment,
+  const { rows: tableRows } = await client.query<{ oid: number; name: string; comment: string | null; identity: string; attributes: number }>(
+    `SELECT c.oid::int AS oid, c.relname::text AS name, obj_description(c.oid, 'pg_class') AS comment, c.relnatts::int AS attributes,
             CASE c.relreplident WHEN 'n' THEN 'NOTHING' WHEN 'f' THEN 'FULL' WHEN 'd' THEN 'DEFAULT'
               ELSE 'INDEX ' || coalesce((SELECT ic.relname::text FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                                           WHERE i.indrelid = c.oid AND i.indisreplident), '') END AS identity
@@ -45,6 +45,7 @@ async function readSchema(client: Client, schema: string): Promise<SchemaModel> 
       constraints: [],
       comment: row.comment,
       replicaIdentity: row.identity,
+      attributes: row.attributes,
     };
     tables.set(row.name, table);
     byOid.set(row.oid, table);

@@ -271,3 +271,59 @@ export class LeaseGuard implements MigrationGuard {
     return `EXISTS (SELECT 1 FROM ${qualified(this.stateSchema, "leases")} WHERE name = ${literal(guardName(this.schema))} AND owner = ${literal(this.owner)} AND expires_at > now())`;
   }
 }
+
+/** The guard as `status` shows it: who holds it, and whether that holder looks alive. */
+export interface GuardState {
+  held: boolean;
+  /** How it is held: a session lock (direct connections) or a lease (behind a pooler). */
+  kind: "advisory" | "lease" | null;
+  holder: GuardHolder | null;
+  /** The server session holding the advisory lock. */
+  backend: { pid: number; application: string; state: string | null; since: string } | null;
+  /** The holder is known to be gone (its process on this host, or its lease ran out). */
+  gone: boolean;
+}
+
+export async function guardState(client: Client, stateSchema: string, schema: string): Promise<GuardState> {
+  const key = `${stateSchema}.${schema}`;
+  const { rows } = await client.query<{ pid: number; app: string; state: string | null; since: string }>(
+    `SELECT l.pid, a.application_name AS app, a.state, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS') AS since
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.classid = ($1::int)::oid AND l.objid = (hashtext($2))::oid AND l.granted
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    [LOCK_CLASS | 0, key],
+  );
+  const recorded = await guardHolder(client, stateSchema, schema).catch(() => null);
+  const backend = rows[0] ? { pid: rows[0].pid, application: rows[0].app, state: rows[0].state, since: rows[0].since } : null;
+  if (backend) {
+    const holder = recorded && recorded.backendPid === backend.pid ? recorded : null;
+    return { held: true, kind: "advisory", holder, backend, gone: holder !== null && holderIsGone(holder) };
+  }
+  if (recorded?.pooled) {
+    return { held: !recorded.expired, kind: "lease", holder: recorded, backend: null, gone: recorded.expired || holderIsGone(recorded) };
+  }
+  return { held: false, kind: null, holder: null, backend: null, gone: false };
+}
+
+/**
+ * Clears the guard when its holder is gone: a lease is deleted, a session lock left on a
+ * server connection (a pooled one, or one whose process died without the server noticing)
+ * is freed by ending that session. A holder that may still be working is left alone unless
+ * `force` says the operator knows it is not.
+ */
+export async function clearGuard(client: Client, stateSchema: string, schema: string, force: boolean): Promise<GuardState> {
+  const state = await guardState(client, stateSchema, schema);
+  if (!state.held && state.kind === null) return state;
+  if (!state.gone && !force) {
+    const who = state.holder ? describeHolder(state.holder) : state.backend ? `server pid ${state.backend.pid} (${state.backend.application || "no application name"}, ${state.backend.state ?? "?"} since ${state.backend.since})` : "unknown";
+    throw new UnderwayError(
+      "INVALID_STATE",
+      `the guard of schema "${schema}" is held by ${who}, which may still be working; stop it first, or if you know it is gone, run "underway unlock --force"`,
+    );
+  }
+  if (state.backend) await client.query("SELECT pg_terminate_backend($1)", [state.backend.pid]);
+  if (await stateSchemaExists(client, stateSchema)) {
+    await client.query(`DELETE FROM ${qualified(stateSchema, "leases")} WHERE name = $1`, [guardName(schema)]);
+  }
+  return state;
+}

@@ -11,11 +11,12 @@ import { JobStore, type JobSummary } from "../backfill/job-store.js";
 import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
-import { createGuard, type MigrationGuard } from "./migration-guard.js";
+import { clearGuard, createGuard, guardState, type GuardState, type MigrationGuard } from "./migration-guard.js";
 import { planMigration } from "./planner.js";
 import { initStateSchema, stateSchemaExists, upgradeStateSchema } from "./state-schema.js";
 import type { Action, MigrationPlan, Step } from "./step.js";
 import { planDependents } from "./dependents.js";
+import { validateSql } from "./validate-sql.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
 import { columnDefaultRewrites } from "./probe.js";
 import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
@@ -338,6 +339,19 @@ export class Migrator {
     });
   }
 
+  /** Who holds the schema's migration guard, if anyone. */
+  async guard(): Promise<GuardState> {
+    return this.withClient((client) => guardState(client, this.stateSchema, this.schema), { guarded: false });
+  }
+
+  /**
+   * Clears a guard whose holder is gone (a lease, or a session lock left on a pooled server
+   * connection); refuses one whose holder may still work, unless `force`.
+   */
+  async unlock(options: { force?: boolean } = {}): Promise<GuardState> {
+    return this.withClient((client) => clearGuard(client, this.stateSchema, this.schema, options.force === true), { guarded: false });
+  }
+
   /** Every migration of the schema, oldest first. */
   async history(): Promise<MigrationRecord[]> {
     return this.withClient(async (client) => {
@@ -393,6 +407,13 @@ export class Migrator {
       before,
       probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
     });
+    const operations = file.migration.operations;
+    await validateSql(client, this.schema, plan.checks ?? [], {
+      file: file.path,
+      createdTables: operations.flatMap((op) => (op.kind === "create_table" ? [{ name: op.name, columns: op.columns.map((c) => ({ name: c.name, type: c.type })) }] : [])),
+      sqlOperations: operations.flatMap((op, i) => (op.kind === "sql" ? [i] : [])),
+    });
+    delete plan.checks;
     const contract = plan.complete.find((s): s is Extract<Step, { kind: "contract" }> => s.kind === "contract");
     if (contract) {
       const dependents = await planDependents(

@@ -1,4 +1,5 @@
 import { ident, qualified } from "../db/ident.js";
+import { UnderwayError } from "../errors.js";
 import type { Migration, Operation } from "../migration/schema.js";
 import { planAddColumn } from "../operations/add-column.js";
 import { planAlterColumn } from "../operations/alter-column.js";
@@ -67,9 +68,11 @@ export async function planMigration(input: PlanInput): Promise<MigrationPlan> {
     hiddenTables: new Set(),
     path: "",
     file: input.file,
+    checks: [],
   };
   for (const [i, op] of input.migration.operations.entries()) {
     ctx.path = `operations[${i}].${op.kind}`;
+    ctx.operation = i;
     await planOperation(ctx, op);
   }
   return assemble(ctx, input);
@@ -154,6 +157,7 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
   };
 
   const start: Step[] = [...stages.expand, ...triggerSteps, ...stages.constrain, ...backfillSteps, ...stages.afterBackfill, versionStep];
+  const attributes = attributeUse(ctx, start, beforeByPhysical);
 
   // Complete: validations (which rollback can still undo), then the contract in one
   // transaction (the old version schema goes, every table is swapped, dropped tables go,
@@ -255,7 +259,16 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
       early: d.triggers?.early !== undefined,
     }))
     .filter((t) => t.triggers.length > 0);
-  return { start, complete, rollback, backfillTables: [...ctx.backfill], dualWrite: dualWrites, ...(userTriggers.length > 0 ? { userTriggers } : {}) };
+  return {
+    start,
+    complete,
+    rollback,
+    backfillTables: [...ctx.backfill],
+    dualWrite: dualWrites,
+    ...(userTriggers.length > 0 ? { userTriggers } : {}),
+    ...(attributes.length > 0 ? { attributes } : {}),
+    checks: ctx.checks ?? [],
+  };
 }
 
 /**
@@ -366,8 +379,29 @@ function dualWriteSpec(ctx: PlanContext, before: TableModel, after: TableModel |
   const newBindings: Binding[] = (after?.columns ?? []).map((c) => ({ name: c.name, physical: c.physical }));
   const up = assignments.up.map((a) => ({ ...a, inputs: assignmentInputs(a.expression, oldBindings) }));
   const down = assignments.down
-    .map((a) => ("sameAs" in a ? { target: a.target, expression: ident(a.sameAs.name) } : a))
+    .map((a) => ("sameAs" in a ? { target: a.target, expression: ident(a.sameAs.name), ...(a.origin ? { origin: a.origin } : {}) } : a))
     .map((a) => ({ ...a, inputs: assignmentInputs(a.expression, newBindings) }));
+  // Each expression, checked by the database before anything changes, as the trigger will
+  // evaluate it: with that version's names bound to the row, cast to the column it fills.
+  const typed = (columns: ColumnModel[]) => columns.map((c) => ({ name: c.name, type: c.type }));
+  const typeOf = (columns: ColumnModel[], physical: string) => columns.find((c) => c.physical === physical)?.type;
+  for (const [assignments, bindings, targets] of [
+    [up, typed(before.columns), after?.columns ?? []],
+    [down, typed(after?.columns ?? []), before.columns],
+  ] as const) {
+    for (const a of assignments) {
+      const target = typeOf(targets, a.target);
+      if (target === undefined) continue;
+      ctx.checks!.push({
+        origin: a.origin ?? ctx.path,
+        kind: "expression",
+        sql: a.expression,
+        bindings,
+        target,
+        operation: Number(/^operations\[(\d+)\]/.exec(a.origin ?? "")?.[1] ?? 0),
+      });
+    }
+  }
   const oldPhysical = new Set(before.columns.map((c) => c.physical));
   const newPhysical = new Set((after?.columns ?? []).map((c) => c.physical));
   const markable = (c: ColumnModel) => !c.generated && !c.identity;
@@ -410,4 +444,37 @@ function createdNames(start: Step[]): string[] {
     }
   }
   return names;
+}
+
+/** PostgreSQL's limit on a table's attribute numbers, dropped columns included (MaxHeapAttributeNumber). */
+const MAX_ATTRIBUTES = 1600;
+
+/**
+ * The attribute numbers each existing table has used and the columns start adds to it. A
+ * column added and later dropped keeps its number for good (a rollback gives none back), so
+ * a migration that would pass the limit is refused before it adds the first column.
+ */
+function attributeUse(ctx: PlanContext, start: Step[], beforeByPhysical: Map<string, TableModel>): { table: string; used: number; adds: number }[] {
+  const use: { table: string; used: number; adds: number }[] = [];
+  for (const [physical, table] of beforeByPhysical) {
+    const ref = qualified(ctx.schema, physical);
+    const adds = start
+      .flatMap((step) => (step.kind === "ddl" ? step.statements : []))
+      .filter((sql) => sql.startsWith(`ALTER TABLE ${ref} ADD COLUMN `)).length;
+    if (adds === 0) continue;
+    const used = table.attributes ?? table.columns.length;
+    if (used + adds > MAX_ATTRIBUTES) {
+      throw new UnderwayError(
+        "INVALID_MIGRATION",
+        `${ctx.file}: table "${table.name}" has used ${used} of its ${MAX_ATTRIBUTES} attribute numbers (dropped columns count, and PostgreSQL never reuses them) and this migration adds ${adds} column(s); nothing was changed. Split the migration, or rebuild the table (a copy made with CREATE TABLE ... (LIKE ...) and INSERT ... SELECT starts from 0)`,
+      );
+    }
+    use.push({ table: physical, used, adds });
+  }
+  for (const table of ctx.after.tables.values()) {
+    if (table.createdHere && table.columns.length > MAX_ATTRIBUTES) {
+      throw new UnderwayError("INVALID_MIGRATION", `${ctx.file}: table "${table.name}" would have ${table.columns.length} columns; PostgreSQL allows ${MAX_ATTRIBUTES}`);
+    }
+  }
+  return use;
 }

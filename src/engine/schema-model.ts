@@ -62,6 +62,11 @@ export interface TableModel {
   createdHere?: boolean;
   /** The user's triggers on the table (not constraint triggers). */
   triggers?: TriggerModel[];
+  /**
+   * Attribute numbers the table has used (pg_class.relnatts): every column ever added,
+   * dropped ones too, since PostgreSQL never reuses them. A table holds at most 1600.
+   */
+  attributes?: number;
 }
 
 export interface TriggerModel {

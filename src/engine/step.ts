@@ -1,5 +1,6 @@
 import type { VersionMapping } from "./version-schema.js";
 import type { DualWriteTable } from "./dual-write.js";
+import type { SqlCheck } from "../operations/plan-context.js";
 
 /**
  * A phase is a list of steps, stored with the migration when it starts so that a
@@ -89,6 +90,10 @@ export interface MigrationPlan {
   dualWrite: DualWriteTable[];
   /** Objects the contract drops and creates again (views, policies...), as the catalog names them. */
   carried?: string[];
+  /** Attribute numbers each changed table has used, and the columns start adds (rollback gives none back). */
+  attributes?: { table: string; used: number; adds: number }[];
+  /** SQL from the file for the database to check before anything changes (not stored with the plan). */
+  checks?: SqlCheck[];
   /** The user's triggers on each dual-written table; `early` when a first trigger runs before them. */
   userTriggers?: { table: string; triggers: string[]; early: boolean }[];
 }

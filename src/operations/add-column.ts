@@ -3,7 +3,9 @@ import type { AddColumnOperation } from "../migration/schema.js";
 import type { ColumnModel } from "../engine/schema-model.js";
 import { checkExpression, commentStatement, inlineColumnDefinition, isNullable, referencesClause } from "./column-definition.js";
 import {
+  addCheck,
   addUp,
+  bindingsOf,
   invalid,
   objectName,
   requireTable,
@@ -36,6 +38,16 @@ export async function planAddColumn(ctx: PlanContext, op: AddColumnOperation): P
   if (column.pk) throw invalid(ctx, "column.pk", "add_column cannot add a primary key column; use create_constraint");
   const ref = tableRef(ctx, table);
   const col = `${ref}.${ident(column.name)}`;
+  addCheck(ctx, { origin: `${ctx.path}.column.type`, kind: "type", sql: column.type, bindings: [] });
+  if (column.default != null) addCheck(ctx, { origin: `${ctx.path}.column.default`, kind: "default", sql: column.default, bindings: [], target: column.type });
+  if (column.check) {
+    addCheck(ctx, {
+      origin: `${ctx.path}.column.check.constraint`,
+      kind: "check",
+      sql: checkExpression(column.check.constraint),
+      bindings: [...bindingsOf(table), { name: column.name, type: column.type }],
+    });
+  }
   const model: ColumnModel = {
     name: column.name,
     physical: column.name,
@@ -101,7 +113,7 @@ export async function planAddColumn(ctx: PlanContext, op: AddColumnOperation): P
     uniqueViaConcurrentIndex(ctx, table, [column.name], truncateBytes(`${table.physical}_${column.name}_key`, 63));
   }
   if (op.up !== undefined || volatileDefault) {
-    addUp(ctx, table, { target: column.name, expression: op.up ?? column.default! });
+    addUp(ctx, table, { target: column.name, expression: op.up ?? column.default!, origin: op.up !== undefined ? `${ctx.path}.up` : `${ctx.path}.column.default` });
     ctx.backfill.add(table.physical);
   }
   table.columns.push(model);

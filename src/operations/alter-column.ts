@@ -4,8 +4,10 @@ import { checkExpression, referencesClause } from "./column-definition.js";
 import { constraintNotValid, uniqueViaConcurrentIndex } from "./constraint-steps.js";
 import { duplicateColumns } from "./duplicate-columns.js";
 import {
+  addCheck,
   attach,
   attachToColumn,
+  bindingsOf,
   invalid,
   objectName,
   requireColumn,
@@ -35,6 +37,16 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
     return;
   }
 
+  if (op.type !== undefined) addCheck(ctx, { origin: `${ctx.path}.type`, kind: "type", sql: op.type, bindings: [] });
+  if (op.default != null) addCheck(ctx, { origin: `${ctx.path}.default`, kind: "default", sql: op.default, bindings: [], target: op.type ?? column.type });
+  if (op.check) {
+    addCheck(ctx, {
+      origin: `${ctx.path}.check.constraint`,
+      kind: "check",
+      sql: checkExpression(op.check.constraint),
+      bindings: bindingsOf(table).map((b) => (b.name === column.name ? { name: b.name, type: op.type ?? b.type } : b)),
+    });
+  }
   const typeChanges = op.type !== undefined && normalizeType(op.type) !== normalizeType(column.type);
   const setsNotNull = op.nullable === false && column.nullable;
   const dropsNotNull = op.nullable === true && !column.nullable;

@@ -5,7 +5,9 @@ import { checkExpression, referencesClause } from "./column-definition.js";
 import { constraintNotValid, uniqueViaConcurrentIndex } from "./constraint-steps.js";
 import { duplicateColumns } from "./duplicate-columns.js";
 import {
+  addCheck,
   attach,
+  bindingsOf,
   invalid,
   objectName,
   requireColumn,
@@ -56,6 +58,7 @@ export async function planCreateConstraint(ctx: PlanContext, op: CreateConstrain
       nullable: op.type === "primary_key" ? false : undefined,
       up: op.up?.[column.name],
       down: op.down?.[column.name],
+      origins: { up: `${ctx.path}.up.${column.name}`, down: `${ctx.path}.down.${column.name}` },
     })),
   );
   const copies = columns.map((c) => c.physical);
@@ -70,6 +73,7 @@ export async function planCreateConstraint(ctx: PlanContext, op: CreateConstrain
       break;
     case "check": {
       if (!op.check) throw invalid(ctx, "check", "a check constraint needs `check`");
+      addCheck(ctx, { origin: `${ctx.path}.check`, kind: "check", sql: checkExpression(op.check), bindings: bindingsOf(table) });
       constraintNotValid(ctx, table, objectName(op.name), `CHECK (${toPhysical(table, checkExpression(op.check))})${op.no_inherit ? " NO INHERIT" : ""}`);
       attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(op.name))} TO ${ident(op.name)}`);
       break;

@@ -2,7 +2,7 @@ import { ident, identList, qualified } from "../db/ident.js";
 import type { CreateTableOperation, IndexParameters, TableConstraint } from "../migration/schema.js";
 import type { ColumnModel, TableModel } from "../engine/schema-model.js";
 import { checkExpression, commentStatement, inlineColumnDefinition, isNullable, referencesClause } from "./column-definition.js";
-import { invalid, type PlanContext } from "./plan-context.js";
+import { addCheck, invalid, type PlanContext } from "./plan-context.js";
 
 /**
  * create_table: the table is created at start under its real name (no client of the
@@ -19,6 +19,12 @@ export async function planCreateTable(ctx: PlanContext, op: CreateTableOperation
     for (const constraint of op.constraints ?? []) definitions.push(tableConstraintSql(ctx.schema, constraint));
   } catch (error) {
     throw invalid(ctx, "columns", (error as Error).message);
+  }
+  for (const [i, column] of op.columns.entries()) {
+    addCheck(ctx, { origin: `${ctx.path}.columns[${i}].type`, kind: "type", sql: column.type, bindings: [] });
+    if (column.default != null && !/serial/i.test(column.type)) {
+      addCheck(ctx, { origin: `${ctx.path}.columns[${i}].default`, kind: "default", sql: column.default, bindings: [], target: column.type });
+    }
   }
   const statements = [`CREATE TABLE ${table} (${definitions.join(", ")})`];
   if (op.comment !== undefined && op.comment !== null) statements.push(commentStatement(`TABLE ${table}`, op.comment));

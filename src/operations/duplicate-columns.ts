@@ -30,6 +30,8 @@ export interface DuplicateSpec {
   up?: string | undefined;
   /** new -> old, with the new version's names; defaults to the column itself. */
   down?: string | undefined;
+  /** Where `up` and `down` stand in the file, when not `<operation>.up` and `.down`. */
+  origins?: { up: string; down: string };
 }
 
 /**
@@ -85,8 +87,13 @@ export function duplicateColumns(
     // names the column as the old version does, down as the new version will once every
     // operation has run.
     const oldName = before?.columns.find((c) => c.physical === column.physical)?.name;
-    addUp(ctx, table, { target: copy, expression: spec.up ?? (oldName === undefined ? `NEW.${ident(column.physical)}` : ident(oldName)) });
-    addDown(ctx, table, spec.down === undefined ? { target: column.physical, sameAs: column } : { target: column.physical, expression: spec.down });
+    const origin = spec.origins ?? { up: `${ctx.path}.up`, down: `${ctx.path}.down` };
+    addUp(ctx, table, { target: copy, expression: spec.up ?? (oldName === undefined ? `NEW.${ident(column.physical)}` : ident(oldName)), origin: origin.up });
+    addDown(
+      ctx,
+      table,
+      spec.down === undefined ? { target: column.physical, sameAs: column, origin: ctx.path } : { target: column.physical, expression: spec.down, origin: origin.down },
+    );
     addPair(ctx, table, { old: column.physical, new: copy });
 
     column.physical = copy;

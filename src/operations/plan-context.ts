@@ -45,6 +45,10 @@ export interface PlanContext {
   path: string;
   /** The migration file, for messages. */
   file: string;
+  /** The operation being planned, by index. */
+  operation?: number;
+  /** SQL from the file for the database to check before anything changes. */
+  checks?: SqlCheck[];
 }
 
 /**
@@ -52,7 +56,24 @@ export interface PlanContext {
  * stands for "the value of this column of the new version", named as the column is
  * named once every operation has run (a later rename_column changes it).
  */
-export type PendingAssignment = Assignment | { target: string; sameAs: ColumnModel };
+export type PendingAssignment = Assignment | { target: string; sameAs: ColumnModel; origin?: string };
+
+/**
+ * SQL from the file that the database checks before anything changes (names resolved,
+ * types known, casts possible), with what it is evaluated against.
+ */
+export interface SqlCheck {
+  /** Where it stands in the file: `operations[1].alter_column.up`. */
+  origin: string;
+  kind: "expression" | "type" | "default" | "check";
+  sql: string;
+  /** The names the SQL may use as columns, with their types. */
+  bindings: { name: string; type: string }[];
+  /** The type its value must be cast to (an expression or default). */
+  target?: string;
+  /** The operation's index: names an earlier `sql` operation may create cannot be checked. */
+  operation: number;
+}
 
 export interface PendingDualWrite {
   up: Assignment[];
@@ -157,12 +178,22 @@ function dualWriteOf(ctx: PlanContext, table: TableModel): PendingDualWrite {
 
 /** old -> new: evaluated with the old version's column names, for writes that are not the new version's. */
 export function addUp(ctx: PlanContext, table: TableModel, assignment: Assignment): void {
-  dualWriteOf(ctx, table).up.push(assignment);
+  dualWriteOf(ctx, table).up.push({ origin: `${ctx.path}.up`, ...assignment });
 }
 
 /** new -> old: evaluated with the new version's column names, for the new version's writes. */
 export function addDown(ctx: PlanContext, table: TableModel, assignment: PendingAssignment): void {
-  dualWriteOf(ctx, table).down.push(assignment);
+  dualWriteOf(ctx, table).down.push({ origin: "sameAs" in assignment ? ctx.path : `${ctx.path}.down`, ...assignment });
+}
+
+/** SQL the database checks before anything changes; see `SqlCheck`. */
+export function addCheck(ctx: PlanContext, check: Omit<SqlCheck, "operation">): void {
+  (ctx.checks ??= []).push({ ...check, operation: ctx.operation ?? 0 });
+}
+
+/** The names a table's rows offer to an expression in this version, with their types. */
+export function bindingsOf(table: TableModel): { name: string; type: string }[] {
+  return table.columns.map((c) => ({ name: c.name, type: c.type }));
 }
 
 export function addPair(ctx: PlanContext, table: TableModel, pair: { old: string; new: string }): void {
