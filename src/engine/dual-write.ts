@@ -69,6 +69,8 @@ export interface DualWriteTable {
 export interface Binding {
   name: string;
   physical: string;
+  /** The column's type where the binding was made (for checking the expression). */
+  type?: string;
 }
 
 export interface Assignment {
@@ -82,6 +84,20 @@ export interface Assignment {
   inputs?: string[] | null;
   /** Where the expression stands in the file, for messages: `operations[1].alter_column.up`. */
   origin?: string;
+  /**
+   * The names the expression is evaluated with, as its operation saw the table: for `up`
+   * the columns before the operation, for `down` after it (pgroll's meaning, so a later
+   * operation of a migration names a column as an earlier one renamed it). Absent in plans
+   * of earlier releases: the table's old (up) or new (down) bindings.
+   */
+  bindings?: Binding[];
+  /** The type of the target column where the assignment was made. */
+  targetType?: string;
+  /**
+   * The column's own default (a volatile one, or a serial's nextval): a write already got
+   * it from the default, so only the backfill computes it, for the rows that existed.
+   */
+  backfillOnly?: boolean;
 }
 
 export interface MarkedColumn {
@@ -210,6 +226,7 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
   const newOnly = marked.filter((m) => m.side === "new").map((m) => m.physical);
   const everyOld = spec.oldBindings.map((b) => b.physical);
   const everyNew = spec.newBindings.map((b) => b.physical);
+  const common = new Set(everyOld.filter((c) => everyNew.includes(c)));
   const inputsOf = (a: Assignment, all: string[]) => a.inputs ?? all;
 
   // Every column whose change the function looks at gets a flag: "the statement wrote it".
@@ -251,7 +268,9 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
     "IF _uw_ins THEN",
     `  _uw_m := current_setting(${markName}, true);`,
     `  IF _uw_m <> '' THEN PERFORM set_config(${markName}, '', true); END IF;`,
-    ...tracked.map((c) => `  ${wrote(c)} := ${markIndex.has(c) ? `_uw_m IS NULL OR strpos(_uw_m, ',${markIndex.get(c)},') = 0` : "true"};`),
+    // Unmarked columns both versions have count as given; a column neither version has (a
+    // copy of a copy, filled from the one before) never is.
+    ...tracked.map((c) => `  ${wrote(c)} := ${markIndex.has(c) ? `_uw_m IS NULL OR strpos(_uw_m, ',${markIndex.get(c)},') = 0` : common.has(c) ? "true" : "false"};`),
     "ELSE",
     `  IF current_setting(${markName}, true) <> '' THEN PERFORM set_config(${markName}, '', true); END IF;`,
     ...tracked.map((c) => `  ${wrote(c)} := ${col(c)} IS DISTINCT FROM OLD.${ident(c)};`),
@@ -288,8 +307,14 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
     "END IF;",
   ];
 
-  const upFlags = spec.up.map(
-    (a, i) => `${v("u", i)} := _uw_bf OR (_uw_side IN ('old', 'both') AND NOT ${wrote(a.target)} AND ${upInputsChanged[i]});`,
+  // A row the backfill has not reached yet has its new columns empty: a write in the old
+  // version's terms that changes none of an `up`'s inputs still fills them, or the row would
+  // break the new version's NOT NULL. A column's own volatile default is computed once, the
+  // first time the row is written (or backfilled) without it.
+  const upFlags = spec.up.map((a, i) =>
+    a.backfillOnly
+      ? `${v("u", i)} := NOT _uw_ins AND ${col(a.target)} IS NULL AND (_uw_bf OR _uw_side IN ('old', 'both'));`
+      : `${v("u", i)} := _uw_bf OR (_uw_side IN ('old', 'both') AND NOT ${wrote(a.target)} AND (${upInputsChanged[i]} OR ${col(a.target)} IS NULL));`,
   );
   const downFlags = spec.down.map(
     (a, i) => `${v("d", i)} := NOT _uw_bf AND _uw_side IN ('new', 'both') AND NOT ${wrote(a.target)} AND ${downInputsChanged[i]};`,
@@ -311,6 +336,11 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
       ...(handler ? ["  EXCEPTION WHEN OTHERS THEN", ...handler.map((line) => `    ${line}`)] : []),
       "  END;",
     ].filter((line) => line !== "");
+  // Each assignment is evaluated with its own bindings (the names its operation saw), in a
+  // block of its own entered when it runs, so it reads what earlier assignments wrote.
+  const upBindings = (a: Assignment) => a.bindings ?? spec.oldBindings;
+  const downBindings = (a: Assignment) => a.bindings ?? spec.newBindings;
+  const evaluate = (bindings: Binding[], expression: string, into: string) => block(bindings, [expression], [`${into} := ${asValueExpression(expression)};`]);
 
   // A pair given two disagreeing values by one statement (a raw write of both columns).
   const pairCheck =
@@ -318,16 +348,10 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
       ? []
       : [
           `IF _uw_side = 'both' AND (${pairs.map((x) => `(${wrote(x.p.old)} AND ${wrote(x.p.new)})`).join(" OR ")}) THEN`,
-          ...block(
-            spec.newBindings,
-            pairs.map((x) => spec.down[x.down]!.expression),
-            pairs.map((x, i) => `${v("pg", i)} := ${asValueExpression(spec.down[x.down]!.expression)};`),
-          ).map((l) => `  ${l}`),
-          ...block(
-            spec.oldBindings,
-            pairs.map((x) => spec.up[x.up]!.expression),
-            pairs.map((x, i) => `${v("pf", i)} := ${asValueExpression(spec.up[x.up]!.expression)};`),
-          ).map((l) => `  ${l}`),
+          ...pairs.flatMap((x, i) => [
+            ...evaluate(downBindings(spec.down[x.down]!), spec.down[x.down]!.expression, v("pg", i)),
+            ...evaluate(upBindings(spec.up[x.up]!), spec.up[x.up]!.expression, v("pf", i)),
+          ]).map((l) => `  ${l}`),
           ...pairs.flatMap((x, i) => [
             `  IF ${wrote(x.p.old)} AND ${wrote(x.p.new)} AND ${col(x.p.new)} IS DISTINCT FROM ${v("pf", i)} AND ${col(x.p.old)} IS DISTINCT FROM ${v("pg", i)} THEN`,
             `    RAISE EXCEPTION 'underway: one write set both % and % of %, to values that disagree', ${literal(x.p.old)}, ${literal(x.p.new)}, ${literal(`${spec.schema}.${spec.table}`)}`,
@@ -337,18 +361,8 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
           "END IF;",
         ];
 
-  const downBlock =
-    spec.down.length === 0
-      ? []
-      : [
-          `IF ${spec.down.map((_, i) => v("d", i)).join(" OR ")} THEN`,
-          ...block(
-            spec.newBindings,
-            spec.down.map((a) => a.expression),
-            spec.down.map((a, i) => `IF ${v("d", i)} THEN ${col(a.target)} := ${asValueExpression(a.expression)}; END IF;`),
-          ).map((l) => `  ${l}`),
-          "END IF;",
-        ];
+  // `down` comes newest operation first, so each sees what the later ones filled.
+  const downBlock = spec.down.flatMap((a, i) => [`IF ${v("d", i)} THEN`, ...evaluate(downBindings(a), a.expression, col(a.target)).map((l) => `  ${l}`), "END IF;"]);
 
   const keyText =
     (spec.key ?? []).length === 0
@@ -365,9 +379,9 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
       : [
           `IF ${spec.up.map((_, i) => v("u", i)).join(" OR ")} THEN`,
           ...block(
-            spec.oldBindings,
-            spec.up.map((a) => a.expression),
-            spec.up.map((a, i) => `IF ${v("u", i)} THEN ${col(a.target)} := ${asValueExpression(a.expression)}; END IF;`),
+            [],
+            [],
+            spec.up.flatMap((a, i) => [`IF ${v("u", i)} THEN`, ...evaluate(upBindings(a), a.expression, col(a.target)).map((l) => `  ${l}`), "END IF;"]),
             [
               "IF _uw_bf THEN",
               `  RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = format('up of %s failed for key %s (%s): %s', ${literal(`${spec.schema}.${spec.table}`)}, ${keyText}, ${valuesText}, SQLERRM),`,
@@ -388,11 +402,7 @@ function functionStatement(stateSchema: string, versionSchema: string, migration
     ? []
     : [
         "IF _uw_side = 'new' THEN",
-        ...block(
-          spec.newBindings,
-          pairs.map((x) => spec.down[x.down]!.expression),
-          pairs.map((x, i) => `${v("pg", i)} := ${asValueExpression(spec.down[x.down]!.expression)};`),
-        ).map((l) => `  ${l}`),
+        ...pairs.flatMap((x, i) => evaluate(downBindings(spec.down[x.down]!), spec.down[x.down]!.expression, v("pg", i))).map((l) => `  ${l}`),
         ...pairs.map((x, i) => `  ${v("u", x.up)} := ${col(x.p.old)} IS DISTINCT FROM ${v("pg", i)};`),
         "END IF;",
       ];

@@ -18,7 +18,7 @@ import type { Action, MigrationPlan, Step } from "./step.js";
 import { planDependents } from "./dependents.js";
 import { validateSql } from "./validate-sql.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
-import { columnDefaultRewrites } from "./probe.js";
+import { columnDefaultRewrites, sqlCompiles } from "./probe.js";
 import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
 
 export type Phase = "started" | "backfilling" | "ready" | "completed" | "rolled_back";
@@ -405,7 +405,10 @@ export class Migrator {
       previousMigration: parent?.name ?? null,
       ...(options.strictVersions ? { strictVersions: true } : {}),
       before,
-      probe: { defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression) },
+      probe: {
+        defaultRewrites: (type, expression) => columnDefaultRewrites(client, type, expression),
+        compiles: (sql) => sqlCompiles(client, this.schema, sql),
+      },
     });
     const operations = file.migration.operations;
     await validateSql(client, this.schema, plan.checks ?? [], {
@@ -436,7 +439,8 @@ export class Migrator {
   }
 
   versionSchemaName(file: MigrationFile): string {
-    const name = file.migration.versionSchema ?? `${this.schema}_${file.name}`;
+    // pgroll's rule: `<schema>_<version_schema>`, or `<schema>_<migration name>`.
+    const name = `${this.schema}_${file.migration.versionSchema ?? file.name}`;
     if (Buffer.byteLength(name) > 63) {
       throw new UnderwayError(
         "INVALID_MIGRATION",

@@ -10,7 +10,7 @@ import { planDropColumn } from "../operations/drop-column.js";
 import { planDropConstraint } from "../operations/drop-constraint.js";
 import { planDropIndex } from "../operations/drop-index.js";
 import { planDropTable } from "../operations/drop-table.js";
-import { newStages, type PlanContext, type Probe } from "../operations/plan-context.js";
+import { finishOperation, newStages, startOperation, type PlanContext, type Probe } from "../operations/plan-context.js";
 import { planSql } from "../operations/raw-sql.js";
 import { planRenameColumn } from "../operations/rename-column.js";
 import { planRenameConstraint } from "../operations/rename-constraint.js";
@@ -69,12 +69,21 @@ export async function planMigration(input: PlanInput): Promise<MigrationPlan> {
     path: "",
     file: input.file,
     checks: [],
+    added: new Map(),
   };
-  for (const [i, op] of input.migration.operations.entries()) {
+  const operations = input.migration.operations;
+  for (const [i, op] of operations.entries()) {
     ctx.path = `operations[${i}].${op.kind}`;
     ctx.operation = i;
+    startOperation(ctx);
     await planOperation(ctx, op);
+    // pgroll's older alter_column with `name` arrives as the change and then its rename:
+    // its `down` names the column as renamed.
+    const next = operations[i + 1];
+    const renamedNext = op.kind === "alter_column" && next?.kind === "rename_column" && next.table === op.table && next.from === op.column && op.legacyRename === true;
+    if (!renamedNext) finishOperation(ctx);
   }
+  finishOperation(ctx);
   return assemble(ctx, input);
 }
 
@@ -165,7 +174,7 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
   // re-created, then the file's on_complete SQL. Until the contract commits, rollback is
   // still possible; after it, only complete.
   const complete: Step[] = [...stages.validate];
-  const contractTables = new Set<string>([...ctx.dualWrite.keys(), ...stages.attach.keys(), ...stages.columnAttach.keys()]);
+  const contractTables = new Set<string>([...ctx.dualWrite.keys(), ...stages.attach.keys(), ...stages.columnAttach.keys(), ...ctx.added.keys()]);
   for (const after of ctx.after.tables.values()) {
     const before = beforeByPhysical.get(after.physical);
     if (!before) continue;
@@ -195,7 +204,7 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
     }
     const ref = qualified(ctx.schema, physical);
     const spec = dropTriggerSteps.get(physical);
-    const swap = contractColumns(ref, before, after, spec?.pairs ?? []);
+    const swap = contractColumns(ref, before, after, spec?.pairs ?? [], ctx.added.get(physical) ?? []);
     const table = {
       table: physical,
       pre: [...(spec ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, physical, spec, "new") : []), ...(stages.columnAttach.get(physical) ?? []), ...swap.pre],
@@ -210,11 +219,27 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
     // One statement, so tables that reference each other go together.
     contract.after.push(`DROP TABLE ${[...ctx.hiddenTables].map((t) => qualified(ctx.schema, t)).join(", ")}`);
   }
+  // Tables this migration created under another name (one of the same name was dropped, or
+  // it was renamed in the same migration) take their names once the dropped ones are gone.
+  for (const after of ctx.after.tables.values()) {
+    if (after.createdHere && after.name !== after.physical) renamedTables.push(`ALTER TABLE ${qualified(ctx.schema, after.physical)} RENAME TO ${ident(after.name)}`);
+  }
   contract.after.push(...renamedTables);
   if (contract.before.length + contract.tables.length + contract.after.length > 0) {
     complete.push(contract, { kind: "validate_carried", description: "validate foreign keys the contract re-created", schema: ctx.schema });
   }
   complete.push(...stages.finalize);
+  if (stages.finalize.some((step) => step.kind === "user_sql")) {
+    // What the on_complete SQL made or changed is in the version schema too, as pgroll has it.
+    complete.push({
+      kind: "version_schema",
+      description: `bring version schema ${ctx.versionSchema} up to the tables`,
+      schema: ctx.schema,
+      versionSchema: ctx.versionSchema,
+      mapping: { tables: {}, hiddenTables: [] },
+      refresh: true,
+    });
+  }
 
   // Rollback: the new version goes first; then, per table and in one transaction, the
   // trigger and the columns it writes (apart, writes in between would either hit a
@@ -229,13 +254,13 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
   ];
   for (const before of ctx.before.tables.values()) {
     const after = afterByPhysical.get(before.physical);
-    const existing = new Set(before.columns.map((c) => c.physical));
-    const added = (after?.columns ?? []).filter((c) => !existing.has(c.physical));
+    // Every column start added, whether or not a version keeps it.
+    const added = ctx.added.get(before.physical) ?? [];
     const statements = [
       ...(dropTriggerSteps.has(before.physical)
         ? dropDualWriteStatements(ctx.stateSchema, ctx.schema, before.physical, dropTriggerSteps.get(before.physical), "old")
         : []),
-      ...added.map((c) => `ALTER TABLE ${qualified(ctx.schema, before.physical)} DROP COLUMN IF EXISTS ${ident(c.physical)}`),
+      ...added.map((c) => `ALTER TABLE ${qualified(ctx.schema, before.physical)} DROP COLUMN IF EXISTS ${ident(c)}`),
     ];
     if (statements.length === 0) continue;
     rollback.push({
@@ -267,6 +292,7 @@ function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
     dualWrite: dualWrites,
     ...(userTriggers.length > 0 ? { userTriggers } : {}),
     ...(attributes.length > 0 ? { attributes } : {}),
+    ...((ctx.notices ?? []).length > 0 ? { notices: ctx.notices } : {}),
     checks: ctx.checks ?? [],
   };
 }
@@ -285,13 +311,23 @@ function contractColumns(
   before: TableModel,
   after: TableModel,
   pairs: { old: string; new: string }[],
+  added: string[],
 ): { pre: string[]; post: string[]; dropped: { column: string; replacement: string | null; planned: string }[] } {
   const current = new Map<string, string>(); // physical at plan time -> name now
   for (const c of [...before.columns, ...after.columns]) current.set(c.physical, c.physical);
+  for (const physical of added) current.set(physical, physical);
   const taken = () => new Set(current.values());
   const finalName = new Map(after.columns.map((c) => [c.physical, c.name]));
-  const copyOf = new Map(pairs.map((p) => [p.old, p.new]));
   const used = new Set(after.columns.map((c) => c.physical));
+  // A column changed twice in one migration has a copy of a copy: the original's replacement
+  // is the last one, which the new version keeps.
+  const next = new Map(pairs.map((p) => [p.old, p.new]));
+  const copyOf = new Map<string, string>();
+  for (const p of pairs) {
+    let copy = p.new;
+    for (let hops = 0; !used.has(copy) && next.has(copy) && hops < 100; hops++) copy = next.get(copy)!;
+    copyOf.set(p.old, copy);
+  }
   const pre: string[] = [];
   // Columns to move early: those the new version keeps under another name, and originals,
   // to the name their copy will have.
@@ -319,8 +355,14 @@ function contractColumns(
     const name = current.get(column.physical)!;
     post.push(`ALTER TABLE ${ref} DROP COLUMN ${ident(name)}`);
     const copy = copyOf.get(column.physical);
-    dropped.push({ column: name, replacement: copy === undefined ? null : current.get(copy)!, planned: column.physical });
+    dropped.push({ column: name, replacement: copy === undefined || !used.has(copy) ? null : current.get(copy)!, planned: column.physical });
     current.delete(column.physical);
+  }
+  // Columns start added that no version keeps: a copy of a copy, or one added and dropped again.
+  for (const physical of added) {
+    if (used.has(physical) || !current.has(physical)) continue;
+    post.push(`ALTER TABLE ${ref} DROP COLUMN IF EXISTS ${ident(physical)}`);
+    current.delete(physical);
   }
   const moves = after.columns.filter((c) => current.get(c.physical) !== c.name).map((c) => ({ from: current.get(c.physical)!, to: c.name }));
   const sources = new Set(moves.map((m) => m.from));
@@ -340,10 +382,11 @@ function versionMapping(ctx: PlanContext, beforeByPhysical: Map<string, TableMod
     const before = beforeByPhysical.get(after.physical);
     const identical =
       before !== undefined &&
+      !ctx.added.has(after.physical) &&
       after.name === after.physical &&
       after.columns.length === before.columns.length &&
       after.columns.every((c, i) => c.name === c.physical && c.physical === before.columns[i]!.physical && c.viewDefault === undefined && c.viewComment === undefined);
-    if (identical || (before === undefined && after.columns.every((c) => c.name === c.physical))) continue;
+    if (identical || (before === undefined && after.name === after.physical && after.columns.every((c) => c.name === c.physical))) continue;
     // Every column carries its default on the view: `UPDATE v SET c = DEFAULT` uses the
     // view's default, not the table's (NULL without one). A column the view must not take
     // the table's default for (one dropped by this migration, or one only this version has,
@@ -377,30 +420,37 @@ function versionMapping(ctx: PlanContext, beforeByPhysical: Map<string, TableMod
 function dualWriteSpec(ctx: PlanContext, before: TableModel, after: TableModel | undefined, assignments: PendingDualWrite, input: PlanInput): DualWriteTable {
   const oldBindings: Binding[] = before.columns.map((c) => ({ name: c.name, physical: c.physical }));
   const newBindings: Binding[] = (after?.columns ?? []).map((c) => ({ name: c.name, physical: c.physical }));
-  const up = assignments.up.map((a) => ({ ...a, inputs: assignmentInputs(a.expression, oldBindings) }));
-  const down = assignments.down
-    .map((a) => ("sameAs" in a ? { target: a.target, expression: ident(a.sameAs.name), ...(a.origin ? { origin: a.origin } : {}) } : a))
-    .map((a) => ({ ...a, inputs: assignmentInputs(a.expression, newBindings) }));
+  // Each assignment reads the columns its own bindings name. A column an earlier `up` fills
+  // (a copy of a copy) counts as the inputs of that `up`, so an UPDATE recomputes the chain.
+  const upTargets = new Map<string, string[] | null>();
+  const up = assignments.up.map((a) => {
+    const direct = assignmentInputs(a.expression, a.bindings ?? oldBindings);
+    const inputs = direct === null ? null : expandInputs(direct, upTargets);
+    upTargets.set(a.target, inputs);
+    return { ...a, inputs };
+  });
+  // `down` runs newest operation first, so each sees what the later ones filled.
+  const downTargets = new Map<string, string[] | null>();
+  const down = [...assignments.down]
+    .reverse()
+    .map((a) => {
+      const direct = assignmentInputs(a.expression, a.bindings ?? newBindings);
+      const inputs = direct === null ? null : expandInputs(direct, downTargets);
+      downTargets.set(a.target, inputs);
+      return { ...a, inputs };
+    });
   // Each expression, checked by the database before anything changes, as the trigger will
-  // evaluate it: with that version's names bound to the row, cast to the column it fills.
-  const typed = (columns: ColumnModel[]) => columns.map((c) => ({ name: c.name, type: c.type }));
-  const typeOf = (columns: ColumnModel[], physical: string) => columns.find((c) => c.physical === physical)?.type;
-  for (const [assignments, bindings, targets] of [
-    [up, typed(before.columns), after?.columns ?? []],
-    [down, typed(after?.columns ?? []), before.columns],
-  ] as const) {
-    for (const a of assignments) {
-      const target = typeOf(targets, a.target);
-      if (target === undefined) continue;
-      ctx.checks!.push({
-        origin: a.origin ?? ctx.path,
-        kind: "expression",
-        sql: a.expression,
-        bindings,
-        target,
-        operation: Number(/^operations\[(\d+)\]/.exec(a.origin ?? "")?.[1] ?? 0),
-      });
-    }
+  // evaluate it: with its own bindings, cast to the column it fills.
+  for (const a of [...up, ...down]) {
+    if (a.targetType === undefined) continue;
+    ctx.checks!.push({
+      origin: a.origin ?? ctx.path,
+      kind: "expression",
+      sql: a.expression,
+      bindings: (a.bindings ?? []).map((b) => ({ name: b.name, type: b.type ?? "text" })),
+      target: a.targetType,
+      operation: Number(/^operations\[(\d+)\]/.exec(a.origin ?? "")?.[1] ?? 0),
+    });
   }
   const oldPhysical = new Set(before.columns.map((c) => c.physical));
   const newPhysical = new Set((after?.columns ?? []).map((c) => c.physical));
@@ -429,6 +479,21 @@ function dualWriteSpec(ctx: PlanContext, before: TableModel, after: TableModel |
     ...(input.strictVersions ? { strict: true } : {}),
     knownOld,
   };
+}
+
+/** Inputs with each column another assignment fills replaced by that assignment's inputs. */
+function expandInputs(direct: string[], filled: Map<string, string[] | null>): string[] | null {
+  const out = new Set<string>();
+  for (const physical of direct) {
+    if (!filled.has(physical)) {
+      out.add(physical);
+      continue;
+    }
+    const through = filled.get(physical)!;
+    if (through === null) return null;
+    for (const p of through) out.add(p);
+  }
+  return [...out];
 }
 
 /** Indexes and constraints the start phase creates (on any table), by name. */

@@ -25,3 +25,21 @@ export async function columnDefaultRewrites(client: Client, type: string, expres
     await client.query("ROLLBACK").catch(() => undefined);
   }
 }
+
+/**
+ * Whether the server accepts `sql` (a query is EXPLAINed, a CREATE of a temporary object
+ * run), in a transaction rolled back: names resolve, types fit.
+ */
+export async function sqlCompiles(client: Client, schema: string, sql: string): Promise<boolean> {
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT set_config('search_path', $1, true)", [ident(schema)]);
+    // DDL cannot be EXPLAINed; it runs, and is rolled back with the transaction.
+    await client.query(/^\s*(CREATE|ALTER)\b/i.test(sql) ? sql : `EXPLAIN (COSTS OFF) ${sql}`);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+  }
+}

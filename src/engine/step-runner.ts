@@ -118,7 +118,7 @@ async function runStep(
     }
     case "version_schema": {
       await inLockedTransaction(client, lockPolicy, { description: step.description, searchPath: step.schema }, async (c) => {
-        for (const statement of await versionSchemaStatements(c, step.schema, step.versionSchema, step.mapping)) {
+        for (const statement of await versionSchemaStatements(c, step.schema, step.versionSchema, step.mapping, { refresh: step.refresh === true })) {
           await c.query(statement);
         }
         await record(c);

@@ -57,6 +57,8 @@ export type Step =
       schema: string;
       versionSchema: string;
       mapping: VersionMapping;
+      /** Bring an existing version schema up to the tables (after on_complete SQL) instead of making it. */
+      refresh?: boolean;
       onlyIfStarted?: number;
     };
 
@@ -90,6 +92,8 @@ export interface MigrationPlan {
   dualWrite: DualWriteTable[];
   /** Objects the contract drops and creates again (views, policies...), as the catalog names them. */
   carried?: string[];
+  /** What the plan does differently from what the file says, and why. */
+  notices?: string[];
   /** Attribute numbers each changed table has used, and the columns start adds (rollback gives none back). */
   attributes?: { table: string; used: number; adds: number }[];
   /** SQL from the file for the database to check before anything changes (not stored with the plan). */

@@ -41,6 +41,7 @@ export async function versionSchemaStatements(
   schema: string,
   versionSchema: string,
   mapping: VersionMapping,
+  options: { refresh?: boolean } = {},
 ): Promise<string[]> {
   const { rows: versionRows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
   // security_invoker (PG 15+) makes a view check the querying role's rights on the table,
@@ -68,8 +69,20 @@ export async function versionSchemaStatements(
     [schema],
   );
   const hidden = new Set(mapping.hiddenTables);
-  const statements = [`DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`, `CREATE SCHEMA ${ident(versionSchema)}`];
+  // A refresh (after complete's on_complete SQL) keeps the views clients use and only adds or
+  // replaces those the tables no longer match.
+  const existing = new Map<string, string[]>();
+  if (options.refresh) {
+    const { rows } = await client.query<{ name: string; columns: string[] }>(
+      `SELECT c.relname::text AS name, ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 ORDER BY a.attnum) AS columns
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'v'`,
+      [versionSchema],
+    );
+    for (const row of rows) existing.set(row.name, row.columns);
+  }
+  const statements = options.refresh ? [] : [`DROP SCHEMA IF EXISTS ${ident(versionSchema)} CASCADE`, `CREATE SCHEMA ${ident(versionSchema)}`];
   const grantees = new Set<string>();
+  const wanted = new Set<string>();
   for (const table of tables) {
     if (hidden.has(table.name)) continue;
     const mapped = mapping.tables[table.name];
@@ -82,10 +95,20 @@ export async function versionSchemaStatements(
         .map((c) => ({ physical: c, name: c, ...(table.defaults?.[c] !== undefined ? { default: table.defaults[c] } : {}) }));
     const viewName = mapped?.name ?? table.name;
     const view = qualified(versionSchema, viewName);
+    wanted.add(viewName);
     const select = columns.map((c) => `${ident(c.physical)} AS ${ident(c.name)}`).join(", ");
-    statements.push(
-      `CREATE VIEW ${view}${securityInvoker ? " WITH (security_invoker = true)" : ""} AS SELECT ${select || "NULL AS \"?\""} FROM ${qualified(schema, table.name)}`,
-    );
+    if (options.refresh && existing.has(viewName)) {
+      const has = existing.get(viewName)!;
+      const want = columns.map((c) => c.name);
+      if (has.join("\u0000") === want.join("\u0000")) continue;
+      // CREATE OR REPLACE VIEW may only add columns at the end; anything else is made again.
+      if (!has.every((name, i) => want[i] === name)) statements.push(`DROP VIEW ${view}`);
+      statements.push(`CREATE OR REPLACE VIEW ${view}${securityInvoker ? " WITH (security_invoker = true)" : ""} AS SELECT ${select || "NULL AS \"?\""} FROM ${qualified(schema, table.name)}`);
+    } else {
+      statements.push(
+        `CREATE VIEW ${view}${securityInvoker ? " WITH (security_invoker = true)" : ""} AS SELECT ${select || "NULL AS \"?\""} FROM ${qualified(schema, table.name)}`,
+      );
+    }
     for (const column of columns) {
       // null (plans stored by earlier releases: "no default") sets nothing, as SET DEFAULT NULL would.
       if (column.default !== undefined && column.default !== null) {
@@ -109,5 +132,7 @@ export async function versionSchemaStatements(
   for (const grantee of grantees) {
     statements.push(`GRANT USAGE ON SCHEMA ${ident(versionSchema)} TO ${grantee === "PUBLIC" ? "PUBLIC" : ident(grantee)}`);
   }
+  // Views of tables the on_complete SQL dropped.
+  for (const name of existing.keys()) if (!wanted.has(name)) statements.push(`DROP VIEW IF EXISTS ${qualified(versionSchema, name)}`);
   return statements;
 }

@@ -46,6 +46,7 @@ export interface PlanReport {
   /** The user's triggers on tables the migration dual-writes. */
   userTriggers: NonNullable<MigrationPlan["userTriggers"]>;
   attributes: NonNullable<MigrationPlan["attributes"]>;
+  notices: string[];
 }
 
 const REWRITES: readonly RuleId[] = ["column-type-change", "volatile-default", "stored-generated-column", "serial-or-identity-column", "table-rewrite"];
@@ -205,7 +206,7 @@ export function describePlan(plan: MigrationPlan, options: { target?: Target; es
   back.findings.length = 0;
   const rollback = plan.rollback.map((step) => describe(back, step));
   const backfill = plan.backfillTables.map((table) => ({ table, estimatedRows: options.estimatedRows?.get(table) ?? null }));
-  return { phases: { start, complete, rollback }, backfill, carried: plan.carried ?? [], userTriggers: plan.userTriggers ?? [], attributes: plan.attributes ?? [] };
+  return { phases: { start, complete, rollback }, backfill, carried: plan.carried ?? [], userTriggers: plan.userTriggers ?? [], attributes: plan.attributes ?? [], notices: plan.notices ?? [] };
 }
 
 function shorten(sql: string): string {
@@ -232,6 +233,7 @@ export function formatPlanReport(report: PlanReport): string {
     lines.push(`user triggers on ${t.table}: ${t.triggers.join(", ")} (the dual-write trigger fires after them${t.early ? "; a first one before them fills the old columns of new-version writes" : ""})`);
   }
   if (report.carried.length > 0) lines.push(`complete re-creates around the swap: ${report.carried.join(", ")}`);
+  for (const notice of report.notices) lines.push(`note: ${notice}`);
   for (const a of report.attributes) {
     lines.push(`attribute numbers: ${a.table} has used ${a.used} of 1600; start adds ${a.adds} (a rollback does not give them back)`);
   }

@@ -166,10 +166,12 @@ export interface AlterColumnOperation {
   unique?: { name: string };
   check?: CheckConstraint;
   references?: ForeignKeyReference;
-  /** Old column to new: SQL over the old version's columns. */
+  /** Old column to new: SQL over the columns as the table is when the operation begins. */
   up?: string;
-  /** New column to old: SQL over the new version's columns. */
+  /** New column to old: SQL over the columns as the operation leaves the table. */
   down?: string;
+  /** Set when the file's alter_column also had `name` (pgroll's older rename), split into the rename that follows. */
+  legacyRename?: boolean;
 }
 
 export interface RenameColumnOperation {
@@ -311,7 +313,7 @@ export type OperationKind = Operation["kind"];
 export interface Migration {
   name: string;
   operations: Operation[];
-  /** pgroll's `version_schema`: the name of the version schema instead of `<schema>_<name>`. */
+  /** pgroll's `version_schema`: the version schema is `<schema>_<version_schema>` instead of `<schema>_<name>`. */
   versionSchema?: string;
 }
 
@@ -895,8 +897,7 @@ class OperationBuilder {
       const parsed = this.problems.parse(rawColumn, value, [...path, "columns", i]);
       if (parsed !== undefined) columns.push(this.column(parsed, [...path, "columns", i]));
     });
-    if (raw.columns.length === 0) this.problems.add([...path, "columns"], "must list at least one column");
-
+    // pgroll creates a table without columns, as PostgreSQL does; so does underway.
     const names = columns.map((c) => c.name);
     columns.forEach((column, i) => {
       const first = names.indexOf(column.name);
@@ -1087,13 +1088,6 @@ class OperationBuilder {
     if (column.generated !== undefined) {
       this.problems.add([...path, "column", "generated"], "a generated column cannot be added to an existing table");
     }
-    const implicitDefault = SERIAL_TYPES.has(column.type.trim().toLowerCase());
-    if (!column.nullable && column.default === undefined && !given(raw.up) && !implicitDefault && column.generated === undefined) {
-      this.problems.add(
-        [...path, "up"],
-        "required: the column is NOT NULL and has no default, so existing rows need a value (set up, a default, or nullable: true)",
-      );
-    }
     const operation: AddColumnOperation = { kind: "add_column", table: raw.table, column };
     if (given(raw.up)) operation.up = raw.up;
     return operation;
@@ -1116,18 +1110,8 @@ class OperationBuilder {
     // converting values between types or into a new constraint needs both directions, and
     // NOT NULL needs `up` to replace existing NULLs. Defaults, comments, uniqueness and
     // dropping NOT NULL copy the column unchanged when `up`/`down` are absent.
-    const needsBoth = [
-      operation.type !== undefined ? "the type changes" : undefined,
-      operation.check !== undefined ? "a check constraint is added" : undefined,
-      operation.references !== undefined ? "a foreign key is added" : undefined,
-    ].filter(given);
-    if (needsBoth.length > 0) {
-      if (operation.up === undefined) this.problems.add([...path, "up"], `required because ${needsBoth[0]}: SQL converting old values to new`);
-      if (operation.down === undefined) this.problems.add([...path, "down"], `required because ${needsBoth[0]}: SQL converting new values back to old`);
-    }
-    if (operation.nullable === false && operation.up === undefined) {
-      this.problems.add([...path, "up"], "required when setting NOT NULL: SQL giving a value for rows where the column is NULL");
-    }
+    // Which of up and down the change needs is checked when it is planned, once the table
+    // and column are known to exist (pgroll reports a missing table first).
     return operation;
   }
 
@@ -1377,8 +1361,8 @@ class OperationBuilder {
 
   /**
    * `name` on alter_column was pgroll's rename before rename_column existed; alone it is a
-   * rename_column, next to other changes it renames after them (their `up`/`down` use the old
-   * name). `not_null` is the first spelling of `nullable`, inverted.
+   * rename_column, next to other changes it renames after them (their `up` names the column
+   * as it was, their `down` as renamed). `not_null` is the first spelling of `nullable`, inverted.
    */
   private alterColumnWithLegacyFields(raw: Raw<"alter_column">, path: Path): Operation[] {
     const { name, not_null: notNull, ...fields } = raw;
@@ -1394,7 +1378,9 @@ class OperationBuilder {
 
     const operations: Operation[] = [];
     if (changesSomething) {
-      operations.push(this.alterColumn(fields, path));
+      const operation = this.alterColumn(fields, path);
+      if (given(name) && operation.kind === "alter_column") operation.legacyRename = true;
+      operations.push(operation);
     } else if (!given(name)) {
       this.problems.add(path, `changes nothing: set at least one of ${changes.join(", ")}`);
       return [];

@@ -9,8 +9,10 @@ import {
   attachToColumn,
   bindingsOf,
   invalid,
+  physicalReference,
   objectName,
   requireColumn,
+  requireNewConstraintName,
   requireTable,
   tableRef,
   toPhysical,
@@ -28,10 +30,25 @@ import { commentStatement } from "./column-definition.js";
  *   a `down`, or an `up`/`down` that is more than the column itself, goes through
  *   `duplicateColumns`.
  */
-export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation): Promise<void> {
+export async function planAlterColumn(ctx: PlanContext, given: AlterColumnOperation): Promise<void> {
+  // The SQL text NULL as a default removes it, as a null does (pgroll reads them alike).
+  const op: AlterColumnOperation = typeof given.default === "string" && /^\s*null\s*$/i.test(given.default) ? { ...given, default: null } : given;
   const table = requireTable(ctx, op.table);
   const column = requireColumn(ctx, table, op.column);
   const ref = tableRef(ctx, table);
+  // What the change needs from the file, checked once the table and column are known to exist.
+  const needsBoth = [
+    op.type !== undefined ? "the type changes" : undefined,
+    op.check !== undefined ? "a check constraint is added" : undefined,
+    op.references !== undefined ? "a foreign key is added" : undefined,
+  ].filter((x): x is string => x !== undefined);
+  if (needsBoth.length > 0) {
+    if (op.up === undefined) throw invalid(ctx, "up", `required because ${needsBoth[0]}: SQL converting old values to new`);
+    if (op.down === undefined) throw invalid(ctx, "down", `required because ${needsBoth[0]}: SQL converting new values back to old`);
+  }
+  if (op.nullable === false && op.up === undefined) {
+    throw invalid(ctx, "up", "required when setting NOT NULL: SQL giving a value for rows where the column is NULL");
+  }
   if (table.createdHere) {
     planInPlaceOnNewTable(ctx, op);
     return;
@@ -60,12 +77,17 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
     op.check !== undefined ||
     op.references !== undefined ||
     (dropsNotNull && op.down !== undefined);
-  if (setsNotNull && op.up === undefined) {
-    throw invalid(ctx, "up", `setting NOT NULL on "${column.name}" needs "up" to fill existing NULLs`);
+  if (op.nullable === false && !column.nullable && !table.createdHere) {
+    throw invalid(ctx, "nullable", `column "${column.name}" of table "${table.name}" is already NOT NULL`);
   }
-  if (table.primaryKey.includes(column.physical) && needsCopy) {
-    throw invalid(ctx, "", `column "${column.name}" is part of the primary key of "${table.name}"; changing it needs a shadow-table rebuild, which underway does not do yet`);
+  if (op.nullable === true && column.nullable && !table.createdHere) {
+    throw invalid(ctx, "nullable", `column "${column.name}" of table "${table.name}" is already nullable`);
   }
+  // A key column is copied like any other: the copy gets a unique index built concurrently,
+  // NOT NULL through a validated check, and becomes the primary key at complete (ADD
+  // PRIMARY KEY USING INDEX, no scan under the lock); other tables' foreign keys to it are
+  // carried over there. A change the copy cannot hold (a type that is no longer unique) fails
+  // the index build at start, before anything is swapped.
 
   if (needsCopy) {
     const spec = {
@@ -77,25 +99,32 @@ export async function planAlterColumn(ctx: PlanContext, op: AlterColumnOperation
       up: op.up,
       down: op.down,
     };
-    duplicateColumns(ctx, table, [spec]);
+    // New names are checked against the table as it is, before its copies are planned.
+    if (op.unique) requireNewConstraintName(ctx, table, op.unique.name, "unique.name", { index: true });
+    if (op.check) requireNewConstraintName(ctx, table, op.check.name, "check.name");
+    const fkName = op.references ? (op.references.name ?? `${table.physical}_${column.name}_fkey`) : undefined;
+    if (fkName !== undefined) requireNewConstraintName(ctx, table, fkName, "references.name");
+    await duplicateColumns(ctx, table, [spec]);
     const copy = column.physical;
     if (op.unique) {
       uniqueViaConcurrentIndex(ctx, table, [copy], op.unique.name);
     }
     if (op.check) {
-      constraintNotValid(ctx, table, objectName(op.check.name), `CHECK (${toPhysical(table, checkExpression(op.check.constraint))})${op.check.no_inherit ? " NO INHERIT" : ""}`);
-      attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(op.check.name))} TO ${ident(op.check.name)}`);
+      const definition = `CHECK (${toPhysical(table, checkExpression(op.check.constraint))})${op.check.no_inherit ? " NO INHERIT" : ""}`;
+      constraintNotValid(ctx, table, op.check.name, definition);
+      // In the model, so a later operation that copies the column again copies the check too.
+      table.constraints.push({ name: op.check.name, type: "c", columns: [copy], definition, validated: false });
     }
     if (op.references) {
       let clause: string;
       try {
-        clause = referencesClause(ctx.schema, { ...op.references, columns: [op.references.column] });
+        clause = referencesClause(ctx.schema, { ...op.references, columns: [op.references.column] }, physicalReference(ctx));
       } catch (error) {
         throw invalid(ctx, "references", (error as Error).message);
       }
-      const name = op.references.name ?? `${table.physical}_${column.name}_fkey`;
-      constraintNotValid(ctx, table, objectName(name), `FOREIGN KEY (${ident(copy)}) ${clause}`);
-      attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(name))} TO ${ident(name)}`);
+      const name = fkName!;
+      constraintNotValid(ctx, table, name, `FOREIGN KEY (${ident(copy)}) ${clause}`);
+      table.constraints.push({ name, type: "f", columns: [copy], definition: `FOREIGN KEY (${ident(copy)}) ${clause}`, validated: false });
     }
     return;
   }
@@ -169,7 +198,7 @@ function planInPlaceOnNewTable(ctx: PlanContext, op: AlterColumnOperation): void
   if (op.references) {
     const name = op.references.name ?? `${table.physical}_${column.name}_fkey`;
     statements.push(
-      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(name)} FOREIGN KEY (${col}) ${referencesClause(ctx.schema, { ...op.references, columns: [op.references.column] })}`,
+      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(name)} FOREIGN KEY (${col}) ${referencesClause(ctx.schema, { ...op.references, columns: [op.references.column] }, physicalReference(ctx))}`,
     );
   }
   if (statements.length > 0) {

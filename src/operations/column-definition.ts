@@ -46,16 +46,24 @@ export function referentialAction(value: string | undefined, field: string): str
   return normal;
 }
 
+/**
+ * Turns the table and columns a foreign key names (as the migration knows them at that
+ * point: a table renamed earlier in it has its new name) into the physical ones.
+ */
+export type ReferenceResolver = (table: string, columns: string[]) => { table: string; columns: string[] };
+
 /** The `REFERENCES ...` clause of a foreign key. */
 export function referencesClause(
   schema: string,
   ref: { table: string; columns: string[]; on_delete?: string | undefined; on_update?: string | undefined; match_type?: string | undefined; deferrable?: boolean | undefined; initially_deferred?: boolean | undefined; on_delete_set_columns?: string[] | undefined },
+  resolve?: ReferenceResolver,
 ): string {
+  const target = resolve ? resolve(ref.table, ref.columns) : { table: ref.table, columns: ref.columns };
   const onDelete = referentialAction(ref.on_delete, "on_delete");
   const onUpdate = referentialAction(ref.on_update, "on_update");
   const match = ref.match_type ? ref.match_type.trim().toUpperCase() : undefined;
   if (match !== undefined && !MATCH_TYPES.has(match)) throw new Error(`match_type: "${ref.match_type}" is not one of SIMPLE, FULL, PARTIAL`);
-  let sql = `REFERENCES ${qualified(schema, ref.table)} (${identList(ref.columns)})`;
+  let sql = `REFERENCES ${qualified(schema, target.table)} (${identList(target.columns)})`;
   if (match) sql += ` MATCH ${match}`;
   if (onDelete) {
     sql += ` ON DELETE ${onDelete}`;
@@ -73,7 +81,7 @@ export function referencesClause(
  * The full inline definition of a column for CREATE TABLE (or ADD COLUMN on a table
  * nobody uses yet). Primary keys are left to a table constraint so composite keys work.
  */
-export function inlineColumnDefinition(schema: string, column: ColumnSpec, physical = column.name): string {
+export function inlineColumnDefinition(schema: string, column: ColumnSpec, physical = column.name, resolve?: ReferenceResolver): string {
   const parts = [ident(physical), column.type];
   if (column.generated?.expression) {
     parts.push(`GENERATED ALWAYS AS (${column.generated.expression}) STORED`);
@@ -91,7 +99,7 @@ export function inlineColumnDefinition(schema: string, column: ColumnSpec, physi
   if (column.references) {
     const ref = column.references;
     parts.push(
-      `${ref.name ? `CONSTRAINT ${ident(ref.name)} ` : ""}${referencesClause(schema, { ...ref, columns: [ref.column] })}`,
+      `${ref.name ? `CONSTRAINT ${ident(ref.name)} ` : ""}${referencesClause(schema, { ...ref, columns: [ref.column] }, resolve)}`,
     );
   }
   return parts.join(" ");

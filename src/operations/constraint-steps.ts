@@ -22,7 +22,8 @@ export function notNullViaCheck(ctx: PlanContext, table: TableModel, physicalCol
     kind: "ddl",
     description: `add NOT NULL check on ${table.name}.${physicalColumn} (NOT VALID)`,
     statements: [
-      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(physicalColumn)} IS NOT NULL OR current_setting(${failed}, true) = 'on') NOT VALID`,
+      // coalesce: unset, current_setting gives NULL, and a CHECK that is NULL passes.
+      `ALTER TABLE ${ref} ADD CONSTRAINT ${ident(check)} CHECK (${ident(physicalColumn)} IS NOT NULL OR coalesce(current_setting(${failed}, true), '') = 'on') NOT VALID`,
     ],
     table: ref,
   });
@@ -72,7 +73,7 @@ export function uniqueViaConcurrentIndex(
   table: TableModel,
   physicalColumns: string[],
   constraintName: string,
-  indexName = objectName(constraintName, "idx"),
+  indexName = constraintName,
   kind: "UNIQUE" | "PRIMARY KEY" = "UNIQUE",
   extra: { include?: string[] | undefined; nullsNotDistinct?: boolean | undefined } = {},
 ): void {
@@ -96,8 +97,12 @@ export function uniqueViaConcurrentIndex(
   });
 }
 
-/** A CHECK or FOREIGN KEY added NOT VALID at start and validated at complete. */
-export function constraintNotValid(ctx: PlanContext, table: TableModel, name: string, definition: string): void {
+/**
+ * A CHECK or FOREIGN KEY added NOT VALID at start and validated at complete, or, with
+ * `atStart`, at the end of start once the backfill has filled the column (as pgroll does
+ * for a foreign key on a new column): VALIDATE takes SHARE UPDATE EXCLUSIVE, so writes go on.
+ */
+export function constraintNotValid(ctx: PlanContext, table: TableModel, name: string, definition: string, options: { atStart?: boolean } = {}): void {
   const ref = tableRef(ctx, table);
   ctx.stages.constrain.push({
     kind: "ddl",
@@ -105,7 +110,7 @@ export function constraintNotValid(ctx: PlanContext, table: TableModel, name: st
     statements: [`ALTER TABLE ${ref} ADD CONSTRAINT ${ident(name)} ${definition} NOT VALID`],
     table: ref,
   });
-  ctx.stages.validate.push({
+  (options.atStart ? ctx.stages.afterBackfill : ctx.stages.validate).push({
     kind: "ddl",
     description: `validate constraint ${name}`,
     statements: [`ALTER TABLE ${ref} VALIDATE CONSTRAINT ${ident(name)}`],

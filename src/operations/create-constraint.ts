@@ -9,8 +9,10 @@ import {
   attach,
   bindingsOf,
   invalid,
+  physicalReference,
   objectName,
   requireColumn,
+  requireNewConstraintName,
   requireTable,
   tableRef,
   toPhysical,
@@ -29,11 +31,12 @@ export async function planCreateConstraint(ctx: PlanContext, op: CreateConstrain
   if (table.constraints.some((c) => c.name === op.name) || table.indexes.some((i) => i.name === op.name)) {
     throw invalid(ctx, "name", `constraint "${op.name}" already exists on table "${table.name}"`);
   }
+  requireNewConstraintName(ctx, table, op.name, "name", { index: op.type === "unique" || op.type === "primary_key" });
   const ref = tableRef(ctx, table);
   if (table.createdHere) {
     let sql: string;
     try {
-      sql = tableConstraintSql(ctx.schema, asTableConstraint(op, columns.map((c) => c.physical)));
+      sql = tableConstraintSql(ctx.schema, asTableConstraint(op, columns.map((c) => c.physical)), physicalReference(ctx));
     } catch (error) {
       throw invalid(ctx, "", (error as Error).message);
     }
@@ -50,7 +53,7 @@ export async function planCreateConstraint(ctx: PlanContext, op: CreateConstrain
   for (const name of Object.keys(op.down ?? {})) {
     if (!op.columns.includes(name)) throw invalid(ctx, `down.${name}`, `"${name}" is not one of the constraint's columns`);
   }
-  duplicateColumns(
+  await duplicateColumns(
     ctx,
     table,
     columns.map((column) => ({
@@ -65,7 +68,8 @@ export async function planCreateConstraint(ctx: PlanContext, op: CreateConstrain
   switch (op.type) {
     case "unique":
     case "primary_key":
-      uniqueViaConcurrentIndex(ctx, table, copies, op.name, objectName(op.name, "idx"), op.type === "unique" ? "UNIQUE" : "PRIMARY KEY", {
+      // Under its own name from the start, as pgroll makes it; attached as a constraint at complete.
+      uniqueViaConcurrentIndex(ctx, table, copies, op.name, op.name, op.type === "unique" ? "UNIQUE" : "PRIMARY KEY", {
         include: op.index_parameters?.include_columns?.map((name) => requireColumn(ctx, table, name, "index_parameters.include_columns").physical),
         nullsNotDistinct: op.nulls_not_distinct,
       });
@@ -74,20 +78,18 @@ export async function planCreateConstraint(ctx: PlanContext, op: CreateConstrain
     case "check": {
       if (!op.check) throw invalid(ctx, "check", "a check constraint needs `check`");
       addCheck(ctx, { origin: `${ctx.path}.check`, kind: "check", sql: checkExpression(op.check), bindings: bindingsOf(table) });
-      constraintNotValid(ctx, table, objectName(op.name), `CHECK (${toPhysical(table, checkExpression(op.check))})${op.no_inherit ? " NO INHERIT" : ""}`);
-      attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(op.name))} TO ${ident(op.name)}`);
+      constraintNotValid(ctx, table, op.name, `CHECK (${toPhysical(table, checkExpression(op.check))})${op.no_inherit ? " NO INHERIT" : ""}`);
       break;
     }
     case "foreign_key": {
       if (!op.references) throw invalid(ctx, "references", "a foreign key needs `references`");
       let clause: string;
       try {
-        clause = referencesClause(ctx.schema, { ...op.references, deferrable: op.deferrable, initially_deferred: op.initially_deferred });
+        clause = referencesClause(ctx.schema, { ...op.references, deferrable: op.deferrable, initially_deferred: op.initially_deferred }, physicalReference(ctx));
       } catch (error) {
         throw invalid(ctx, "references", (error as Error).message);
       }
-      constraintNotValid(ctx, table, objectName(op.name), `FOREIGN KEY (${identList(copies)}) ${clause}`);
-      attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(objectName(op.name))} TO ${ident(op.name)}`);
+      constraintNotValid(ctx, table, op.name, `FOREIGN KEY (${identList(copies)}) ${clause}`);
       break;
     }
   }

@@ -1,8 +1,8 @@
 import { ident, identList, qualified } from "../db/ident.js";
 import type { CreateTableOperation, IndexParameters, TableConstraint } from "../migration/schema.js";
 import type { ColumnModel, TableModel } from "../engine/schema-model.js";
-import { checkExpression, commentStatement, inlineColumnDefinition, isNullable, referencesClause } from "./column-definition.js";
-import { addCheck, invalid, type PlanContext } from "./plan-context.js";
+import { checkExpression, commentStatement, inlineColumnDefinition, isNullable, referencesClause, type ReferenceResolver } from "./column-definition.js";
+import { addCheck, invalid, physicalReference, truncateBytes, type PlanContext } from "./plan-context.js";
 
 /**
  * create_table: the table is created at start under its real name (no client of the
@@ -10,13 +10,20 @@ import { addCheck, invalid, type PlanContext } from "./plan-context.js";
  */
 export async function planCreateTable(ctx: PlanContext, op: CreateTableOperation): Promise<void> {
   if (ctx.after.tables.has(op.name)) throw invalid(ctx, "name", `table "${op.name}" already exists`);
-  const table = qualified(ctx.schema, op.name);
+  // A table of the same name that this migration drops is still there until complete (the
+  // old version uses it): the new one is made under another name and renamed at complete.
+  const takenByDropped = ctx.hiddenTables.has(op.name) || [...ctx.after.tables.values()].some((t) => t.physical === op.name);
+  let physical = op.name;
+  for (let n = 0; takenByDropped && (ctx.hiddenTables.has(physical) || [...ctx.after.tables.values()].some((t) => t.physical === physical)); n++) {
+    physical = truncateBytes(`_uw_t_${op.name}`, 60) + (n === 0 ? "" : `_${n}`);
+  }
+  const table = qualified(ctx.schema, physical);
   const definitions: string[] = [];
   try {
-    for (const column of op.columns) definitions.push(inlineColumnDefinition(ctx.schema, column));
+    for (const column of op.columns) definitions.push(inlineColumnDefinition(ctx.schema, column, column.name, physicalReference(ctx)));
     const pk = op.columns.filter((c) => c.pk).map((c) => c.name);
     if (pk.length > 0) definitions.push(`PRIMARY KEY (${identList(pk)})`);
-    for (const constraint of op.constraints ?? []) definitions.push(tableConstraintSql(ctx.schema, constraint));
+    for (const constraint of op.constraints ?? []) definitions.push(tableConstraintSql(ctx.schema, constraint, physicalReference(ctx)));
   } catch (error) {
     throw invalid(ctx, "columns", (error as Error).message);
   }
@@ -42,7 +49,7 @@ export async function planCreateTable(ctx: PlanContext, op: CreateTableOperation
 
   const model: TableModel = {
     name: op.name,
-    physical: op.name,
+    physical,
     columns: op.columns.map(
       (c): ColumnModel => ({
         name: c.name,
@@ -68,7 +75,7 @@ export async function planCreateTable(ctx: PlanContext, op: CreateTableOperation
 }
 
 /** A table-level constraint of create_table (pgroll's `constraints` list). */
-export function tableConstraintSql(schema: string, c: TableConstraint): string {
+export function tableConstraintSql(schema: string, c: TableConstraint, resolve?: ReferenceResolver): string {
   const name = `CONSTRAINT ${ident(c.name)} `;
   const deferral = c.type === "check" ? "" : `${c.deferrable ? " DEFERRABLE" : ""}${c.initially_deferred ? " INITIALLY DEFERRED" : ""}`;
   const indexParameters = (p: IndexParameters | undefined) => {
@@ -89,11 +96,11 @@ export function tableConstraintSql(schema: string, c: TableConstraint): string {
     case "check":
       return `${name}CHECK (${checkExpression(c.check)})${c.no_inherit ? " NO INHERIT" : ""}`;
     case "foreign_key":
-      return `${name}FOREIGN KEY (${identList(c.columns)}) ${referencesClause(schema, {
-        ...c.references,
-        deferrable: c.deferrable,
-        initially_deferred: c.initially_deferred,
-      })}`;
+      return `${name}FOREIGN KEY (${identList(c.columns)}) ${referencesClause(
+        schema,
+        { ...c.references, deferrable: c.deferrable, initially_deferred: c.initially_deferred },
+        resolve,
+      )}`;
     case "exclude": {
       const method = c.exclude.index_method ? ` USING ${ident(c.exclude.index_method)}` : "";
       const where = c.exclude.predicate ? ` WHERE (${c.exclude.predicate})` : "";

@@ -1,5 +1,6 @@
 import type { DropColumnOperation } from "../migration/schema.js";
-import { addDown, invalid, requireColumn, requireTable, type PlanContext } from "./plan-context.js";
+import { ident } from "../db/ident.js";
+import { addDown, invalid, requireColumn, requireTable, tableRef, type PlanContext } from "./plan-context.js";
 
 /**
  * drop_column: hidden from the new version at start, dropped at complete. While both
@@ -12,7 +13,11 @@ export async function planDropColumn(ctx: PlanContext, op: DropColumnOperation):
     throw invalid(ctx, "column", `column "${column.name}" is part of the primary key of "${table.name}"`);
   }
   table.columns = table.columns.filter((c) => c !== column);
-  if (op.down !== undefined && !table.createdHere) {
-    addDown(ctx, table, { target: column.physical, expression: op.down });
+  if (table.createdHere) {
+    // Nobody uses a table this migration creates yet: the column goes at once.
+    const ref = tableRef(ctx, table);
+    ctx.stages.expand.push({ kind: "ddl", description: `drop column ${table.name}.${column.name}`, statements: [`ALTER TABLE ${ref} DROP COLUMN ${ident(column.physical)}`], table: ref });
+    return;
   }
+  if (op.down !== undefined) addDown(ctx, table, { target: column.physical, expression: op.down, targetType: column.type });
 }

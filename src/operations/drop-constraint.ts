@@ -40,7 +40,7 @@ export async function planDropConstraint(
       throw invalid(ctx, `up.${name}`, `"${name}" is not a column of constraint "${op.name}"`);
     }
   }
-  duplicateColumns(
+  await duplicateColumns(
     ctx,
     table,
     columns.map((column) => ({ column, up: op.up?.[column.name], down: op.down?.[column.name] })),

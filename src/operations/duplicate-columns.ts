@@ -8,8 +8,8 @@ import {
   addDown,
   addPair,
   addUp,
+  addedColumn,
   attach,
-  beforeTable,
   invalid,
   objectName,
   tableRef,
@@ -45,12 +45,12 @@ export interface DuplicateSpec {
  * `omitConstraint` leaves one constraint of the original off the copy
  * (drop_multicolumn_constraint).
  */
-export function duplicateColumns(
+export async function duplicateColumns(
   ctx: PlanContext,
   table: TableModel,
   specs: DuplicateSpec[],
   options: { omitConstraint?: string | undefined } = {},
-): Map<string, string> {
+): Promise<Map<string, string>> {
   if (table.createdHere) throw new Error("duplicateColumns: the table is new; change it in place");
   const ref = tableRef(ctx, table);
   const renames = new Map<string, string>(); // old physical -> copy
@@ -59,17 +59,21 @@ export function duplicateColumns(
       throw invalid(ctx, "", `column "${spec.column.name}" is generated or an identity column; underway cannot duplicate it yet`);
     }
     if (renames.has(spec.column.physical)) continue;
-    renames.set(spec.column.physical, tempColumnName(table, spec.column.name));
+    renames.set(spec.column.physical, tempColumnName(table, spec.column.name, ctx));
   }
   const renameMap = Object.fromEntries(renames);
-  const before = beforeTable(ctx, table);
 
   for (const spec of specs) {
     const column = spec.column;
     const copy = renames.get(column.physical)!;
     const type = spec.type ?? column.type;
     const statements = [`ALTER TABLE ${ref} ADD COLUMN ${ident(copy)} ${type}`];
-    const defaultValue = spec.default === undefined ? column.default : spec.default;
+    let defaultValue = spec.default === undefined ? column.default : spec.default;
+    // A default the new type cannot hold is dropped, as pgroll does ('0' on an integer, say).
+    if (spec.default === undefined && defaultValue !== null && type !== column.type && !(await ctx.probe.compiles(`CREATE TEMP TABLE _uw_default_fits (c ${type} DEFAULT ${defaultValue})`))) {
+      (ctx.notices ??= []).push(`${ctx.path}: the default of ${table.name}.${column.name} (${defaultValue}) cannot be a ${type}; the new version has none`);
+      defaultValue = null;
+    }
     // SET DEFAULT after ADD COLUMN only applies to rows inserted later: no rewrite even when volatile.
     if (defaultValue !== null) statements.push(`ALTER TABLE ${ref} ALTER COLUMN ${ident(copy)} SET DEFAULT ${defaultValue}`);
     const comment = spec.comment === undefined ? column.comment : spec.comment;
@@ -84,17 +88,18 @@ export function duplicateColumns(
     if (!nullable) notNullViaCheck(ctx, table, copy);
 
     // Without up/down the value is carried over as it is (with an assignment cast): up
-    // names the column as the old version does, down as the new version will once every
-    // operation has run.
-    const oldName = before?.columns.find((c) => c.physical === column.physical)?.name;
+    // names the column as the operation found it, down as the operation leaves it.
     const origin = spec.origins ?? { up: `${ctx.path}.up`, down: `${ctx.path}.down` };
-    addUp(ctx, table, { target: copy, expression: spec.up ?? (oldName === undefined ? `NEW.${ident(column.physical)}` : ident(oldName)), origin: origin.up });
+    addUp(ctx, table, { target: copy, expression: spec.up ?? ident(column.name), origin: origin.up, targetType: type });
     addDown(
       ctx,
       table,
-      spec.down === undefined ? { target: column.physical, sameAs: column, origin: ctx.path } : { target: column.physical, expression: spec.down, origin: origin.down },
+      spec.down === undefined
+        ? { target: column.physical, sameAs: column, origin: ctx.path, targetType: column.type }
+        : { target: column.physical, expression: spec.down, origin: origin.down, targetType: column.type },
     );
     addPair(ctx, table, { old: column.physical, new: copy });
+    addedColumn(ctx, table, copy);
 
     column.physical = copy;
     column.type = type;
@@ -144,10 +149,18 @@ export function duplicateColumns(
       );
     } else {
       definition = renameIdentifiers(definition, renameMap);
+      // A check the new type cannot evaluate (length() of an integer) is dropped, as pgroll does.
+      const expression = /^CHECK \(([\s\S]*)\)(\s+NO INHERIT)?$/.exec(definition)?.[1];
+      const row = table.columns.map((c) => `NULL::${c.type} AS ${ident(c.physical)}`).join(", ");
+      if (expression !== undefined && !(await ctx.probe.compiles(`SELECT (${expression}) FROM (SELECT ${row}) AS t`))) {
+        (ctx.notices ??= []).push(`${ctx.path}: the check ${constraint.name} (${constraint.definition}) does not apply to the new type; the new version does without it`);
+        continue;
+      }
     }
     constraintNotValid(ctx, table, copyName, definition);
     attach(ctx, table, `ALTER TABLE ${ref} RENAME CONSTRAINT ${ident(copyName)} TO ${ident(constraint.name)}`);
   }
+  table.primaryKey = table.primaryKey.map((c) => renames.get(c) ?? c);
   // The table's model now describes the copies; the originals' objects go with them at complete.
   table.indexes = table.indexes.filter((i) => !i.columns.some((c) => renames.has(c)));
   table.constraints = table.constraints.filter((c) => !c.columns.some((col) => renames.has(col)));

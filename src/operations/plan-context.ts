@@ -1,7 +1,7 @@
 import { UnderwayError } from "../errors.js";
-import { qualified } from "../db/ident.js";
+import { ident, qualified } from "../db/ident.js";
 import type { Step } from "../engine/step.js";
-import type { Assignment } from "../engine/dual-write.js";
+import type { Assignment, Binding } from "../engine/dual-write.js";
 import type { ColumnModel, SchemaModel, TableModel } from "../engine/schema-model.js";
 import { TEMP_PREFIX } from "../engine/version-schema.js";
 import { renameIdentifiers as renameIdentifiersImpl } from "../engine/sql-expression.js";
@@ -49,6 +49,16 @@ export interface PlanContext {
   operation?: number;
   /** SQL from the file for the database to check before anything changes. */
   checks?: SqlCheck[];
+  /** The names each table offered when the current operation began (`up` is bound to them). */
+  operationStart?: Map<TableModel, Binding[]>;
+  /** `down` assignments of the current operation, bound once it has run. */
+  pendingDown?: { table: TableModel; assignment: PendingAssignment }[];
+  /** Physical columns start adds, per physical table (whether or not a version keeps them). */
+  added: Map<string, string[]>;
+  /** Names of constraints and indexes this migration creates. */
+  names?: Set<string>;
+  /** What the plan does differently from what the file says, and why (shown by plan). */
+  notices?: string[];
 }
 
 /**
@@ -56,7 +66,7 @@ export interface PlanContext {
  * stands for "the value of this column of the new version", named as the column is
  * named once every operation has run (a later rename_column changes it).
  */
-export type PendingAssignment = Assignment | { target: string; sameAs: ColumnModel; origin?: string };
+export type PendingAssignment = Assignment | { target: string; sameAs: ColumnModel; origin?: string; targetType?: string };
 
 /**
  * SQL from the file that the database checks before anything changes (names resolved,
@@ -77,7 +87,8 @@ export interface SqlCheck {
 
 export interface PendingDualWrite {
   up: Assignment[];
-  down: PendingAssignment[];
+  /** Resolved once each operation has run (see `finishOperation`). */
+  down: Assignment[];
   /** Columns kept in step in both directions (original, copy), for `verify`. */
   pairs: { old: string; new: string }[];
 }
@@ -85,6 +96,8 @@ export interface PendingDualWrite {
 export interface Probe {
   /** Whether `ALTER TABLE ... ADD COLUMN c <type> DEFAULT <expr>` would rewrite a table. */
   defaultRewrites(type: string, expression: string): Promise<boolean>;
+  /** Whether the server can plan a statement (names resolve, types fit); it is not run. */
+  compiles(sql: string): Promise<boolean>;
 }
 
 export interface Stages {
@@ -133,6 +146,23 @@ export function requireColumn(ctx: PlanContext, table: TableModel, name: string,
   return column;
 }
 
+/**
+ * A name for a new constraint (or the index of a new unique constraint, when `index`):
+ * refused when the table already has a constraint by that name or, for an index, when the
+ * schema has an index by that name, which PostgreSQL would refuse at start or complete.
+ */
+export function requireNewConstraintName(ctx: PlanContext, table: TableModel, name: string, field: string, options: { index?: boolean } = {}): void {
+  if (table.constraints.some((c) => c.name === name)) throw invalid(ctx, field, `constraint "${name}" already exists on table "${table.name}"`);
+  if (options.index) {
+    for (const t of ctx.after.tables.values()) {
+      if (t.indexes.some((i) => i.name === name)) throw invalid(ctx, field, `an index named "${name}" already exists in schema "${ctx.schema}" (on table "${t.name}")`);
+    }
+  }
+  const taken = ctx.names ?? (ctx.names = new Set());
+  if (taken.has(name)) throw invalid(ctx, field, `"${name}" is already the name of a constraint or index this migration creates`);
+  taken.add(name);
+}
+
 /** The table as the old version sees it (same physical table), if it existed before. */
 export function beforeTable(ctx: PlanContext, table: TableModel): TableModel | undefined {
   for (const t of ctx.before.tables.values()) if (t.physical === table.physical) return t;
@@ -176,14 +206,70 @@ function dualWriteOf(ctx: PlanContext, table: TableModel): PendingDualWrite {
   return entry;
 }
 
-/** old -> new: evaluated with the old version's column names, for writes that are not the new version's. */
-export function addUp(ctx: PlanContext, table: TableModel, assignment: Assignment): void {
-  dualWriteOf(ctx, table).up.push({ origin: `${ctx.path}.up`, ...assignment });
+/** The names a table offers to an expression right now, each with its physical column and type. */
+export function bindingsNow(table: TableModel): Binding[] {
+  return table.columns.map((c) => ({ name: c.name, physical: c.physical, type: c.type }));
 }
 
-/** new -> old: evaluated with the new version's column names, for the new version's writes. */
+/**
+ * old -> new, for writes in the old version's terms. Evaluated with the names the table
+ * had when the operation began (so after the renames of earlier operations, as pgroll
+ * reads a migration), bound to the columns as they were then: the original, or a copy an
+ * earlier operation made and filled first.
+ */
+export function addUp(ctx: PlanContext, table: TableModel, assignment: Assignment): void {
+  const bindings = ctx.operationStart?.get(table) ?? bindingsNow(table);
+  dualWriteOf(ctx, table).up.push({ origin: `${ctx.path}.up`, bindings, ...assignment });
+}
+
+/**
+ * new -> old, for writes in the new version's terms. Evaluated with the names the table
+ * has once the operation has run (see `finishOperation`).
+ */
 export function addDown(ctx: PlanContext, table: TableModel, assignment: PendingAssignment): void {
-  dualWriteOf(ctx, table).down.push({ origin: "sameAs" in assignment ? ctx.path : `${ctx.path}.down`, ...assignment });
+  (ctx.pendingDown ??= []).push({ table, assignment: { origin: "sameAs" in assignment ? ctx.path : `${ctx.path}.down`, ...assignment } });
+}
+
+/** Called before each operation: the names its `up` expressions see. */
+export function startOperation(ctx: PlanContext): void {
+  ctx.operationStart = new Map([...ctx.after.tables.values()].map((t) => [t, bindingsNow(t)]));
+}
+
+/**
+ * Called once an operation (with the rename of the same entry, for pgroll's older
+ * alter_column with `name`) has run: its `down` expressions get the names the table has
+ * now, and an implicit `down` (the column itself) names the column as it is now called.
+ */
+export function finishOperation(ctx: PlanContext): void {
+  for (const { table, assignment } of ctx.pendingDown ?? []) {
+    const bindings = bindingsNow(table);
+    const resolved: Assignment =
+      "sameAs" in assignment
+        ? { target: assignment.target, expression: ident(assignment.sameAs.name), ...(assignment.origin ? { origin: assignment.origin } : {}), ...(assignment.targetType ? { targetType: assignment.targetType } : {}) }
+        : assignment;
+    dualWriteOf(ctx, table).down.push({ ...resolved, bindings });
+  }
+  ctx.pendingDown = [];
+}
+
+/**
+ * Foreign keys name the referenced table and columns as the migration knows them at that
+ * point (a table renamed earlier in the same migration by its new name); the constraint is
+ * made on the physical ones, which keep their names until complete.
+ */
+export function physicalReference(ctx: PlanContext): (table: string, columns: string[]) => { table: string; columns: string[] } {
+  return (name, columns) => {
+    const table = ctx.after.tables.get(name);
+    if (!table) return { table: name, columns };
+    return { table: table.physical, columns: columns.map((c) => table.columns.find((col) => col.name === c)?.physical ?? c) };
+  };
+}
+
+/** Records a physical column start adds, so complete and rollback drop it if no version keeps it. */
+export function addedColumn(ctx: PlanContext, table: TableModel, physical: string): void {
+  const list = ctx.added.get(table.physical) ?? [];
+  list.push(physical);
+  ctx.added.set(table.physical, list);
 }
 
 /** SQL the database checks before anything changes; see `SqlCheck`. */
@@ -204,8 +290,8 @@ export function addPair(ctx: PlanContext, table: TableModel, pair: { old: string
  * A physical name for an object underway creates, within PostgreSQL's 63 bytes and
  * unused by any column of the table.
  */
-export function tempColumnName(table: TableModel, base: string): string {
-  const taken = new Set(table.columns.map((c) => c.physical));
+export function tempColumnName(table: TableModel, base: string, ctx?: PlanContext): string {
+  const taken = new Set([...table.columns.map((c) => c.physical), ...(ctx?.added.get(table.physical) ?? [])]);
   for (let n = 0; ; n++) {
     const suffix = n === 0 ? "" : `_${n}`;
     const name = truncateBytes(`${TEMP_PREFIX}new_${base}`, 63 - suffix.length) + suffix;

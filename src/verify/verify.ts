@@ -141,9 +141,9 @@ async function rowPasses(client: Client, spec: DualWriteTable, key: Record<strin
   );
   const types = new Map(typeRows.map((r) => [r.name, r.type]));
   if (columns.some((c) => !types.has(c))) return false;
-  const bind = spec.oldBindings.map((b) => `t.${ident(b.physical)} AS ${ident(b.name)}`).join(", ") || "1 AS \"?\"";
+  const bind = (bindings: { name: string; physical: string }[]) => bindings.map((b) => `t.${ident(b.physical)} AS ${ident(b.name)}`).join(", ") || "1 AS \"?\"";
   const agree = spec.up
-    .map((a) => `t.${ident(a.target)} IS NOT DISTINCT FROM (SELECT CAST(${asValueExpression(a.expression)} AS ${types.get(a.target) ?? "text"}) FROM (SELECT ${bind} OFFSET 0) AS bound)`)
+    .map((a) => `t.${ident(a.target)} IS NOT DISTINCT FROM (SELECT CAST(${asValueExpression(a.expression)} AS ${types.get(a.target) ?? "text"}) FROM (SELECT ${bind(a.bindings ?? spec.oldBindings)} OFFSET 0) AS bound)`)
     .join(" AND ") || "true";
   const where = columns.map((c, i) => `t.${ident(c)} = ($1::jsonb ->> ${literal(c)})::${types.get(c)}`).join(" AND ");
   await client.query("SAVEPOINT uw_recheck");
@@ -179,8 +179,8 @@ async function verifyTable(client: Client, spec: DualWriteTable, onProgress?: (p
     const up = spec.up.find((a) => a.target === pair.new);
     const down = spec.down.find((a) => a.target === pair.old);
     if (!up || !down) continue;
-    const upValue = evaluate(up.expression, spec.oldBindings, pair.new);
-    const downValue = evaluate(down.expression, spec.newBindings, pair.old);
+    const upValue = evaluate(up.expression, up.bindings ?? spec.oldBindings, pair.new);
+    const downValue = evaluate(down.expression, down.bindings ?? spec.newBindings, pair.old);
     candidates.push({
       column: pair.old,
       consistent: `(t.${ident(pair.new)} IS NOT DISTINCT FROM ${upValue} OR t.${ident(pair.old)} IS NOT DISTINCT FROM ${downValue})`,
@@ -193,7 +193,13 @@ async function verifyTable(client: Client, spec: DualWriteTable, onProgress?: (p
   const paired = new Set(spec.pairs.map((p) => p.new));
   for (const up of spec.up) {
     if (paired.has(up.target)) continue;
-    const value = evaluate(up.expression, spec.oldBindings, up.target);
+    // A column's own volatile default (nextval, now()): evaluating it would take values from
+    // the sequence, and it could not be compared anyway.
+    if (up.backfillOnly) {
+      report.unverifiable.push({ column: up.target, reason: `filled from its volatile default ${JSON.stringify(up.expression)}` });
+      continue;
+    }
+    const value = evaluate(up.expression, up.bindings ?? spec.oldBindings, up.target);
     candidates.push({
       column: up.target,
       consistent: `NOT (t.${ident(up.target)} IS NULL AND ${value} IS NOT NULL)`,

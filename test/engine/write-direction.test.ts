@@ -190,7 +190,7 @@ describe("the direction of a write comes from what it wrote", () => {
       await migrationFile(NEW_MIGRATION, [
         { rename_column: { table: "items", from: "name", to: "title" } },
         { alter_column: { table: "items", column: "amount", type: "bigint", up: "amount::bigint * 10", down: "(amount / 10)::integer" } },
-        { add_column: { table: "items", column: { name: "label", type: "text", nullable: true }, up: "upper(name)" } },
+        { add_column: { table: "items", column: { name: "label", type: "text", nullable: true }, up: "upper(title)" } },
         { drop_column: { table: "items", column: "legacy", down: "'from new'" } },
       ]),
     );

@@ -79,22 +79,26 @@ export function executeTests(cases: TestCase[]): void {
       const migrator = new Migrator({ databaseUrl: database.url, schema: SCHEMA });
       try {
         const dir = await mkdtemp(join(tmpdir(), "underway-pgroll-"));
-        const files = [];
+        const paths: string[] = [];
         for (const m of tc.migrations) {
           const path = join(dir, `${m.name}.json`);
           const { name: _name, ...body } = m;
           await writeFile(path, JSON.stringify(body, null, 2));
-          files.push(await loadMigrationFile(path));
+          paths.push(path);
         }
-        for (const file of files.slice(0, -1)) {
-          await migrator.start(file);
+        for (const path of paths.slice(0, -1)) {
+          await migrator.start(await loadMigrationFile(path));
           await migrator.complete();
         }
-        const last = files[files.length - 1]!;
-        const started = await migrator.start(last).then(
-          () => null,
-          (error: unknown) => error,
-        );
+        // pgroll validates a file when it starts it; underway reads it first, so an error
+        // loading the last file is its start error.
+        let last: Awaited<ReturnType<typeof loadMigrationFile>> | undefined;
+        const started = await loadMigrationFile(paths[paths.length - 1]!).then(
+          (file) => {
+            last = file;
+            return migrator.start(file).then(() => null);
+          },
+        ).catch((error: unknown) => error);
         if (tc.wantStartErr !== undefined) {
           matches(started, tc.wantStartErr);
           return;
@@ -111,7 +115,7 @@ export function executeTests(cases: TestCase[]): void {
         }
         if (rolledBack) throw rolledBack;
         await tc.afterRollback?.(client, SCHEMA);
-        await migrator.start(last);
+        await migrator.start(last!);
         const completed = await migrator.complete().then(
           () => null,
           (error: unknown) => error,
@@ -400,10 +404,12 @@ export async function tableMustBeCleanedUp(db: Db, schema: string, table: string
   const leftovers = await one<string[]>(
     db,
     `SELECT ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attname LIKE '\\_uw\\_%')`,
-    [`${schema}.${table}`],
+    [`${quoteIdent(schema)}.${quoteIdent(table)}`],
   );
   expect(leftovers, `columns underway made on ${table}`).toEqual([]);
-  const triggers = await one<string[]>(db, `SELECT ARRAY(SELECT tgname::text FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE '%uw_dual_write%')`, [`${schema}.${table}`]);
+  const triggers = await one<string[]>(db, `SELECT ARRAY(SELECT tgname::text FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname LIKE '%uw_dual_write%')`, [
+    `${quoteIdent(schema)}.${quoteIdent(table)}`,
+  ]);
   expect(triggers, `dual-write triggers on ${table}`).toEqual([]);
   const functions = await one<number>(db, `SELECT count(*)::int FROM pg_proc WHERE proname = $1`, [dualWriteFunctionName(schema, table)]);
   expect(functions, `dual-write function of ${table}`).toBe(0);
