@@ -6,8 +6,6 @@ import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 
-import YAML from "yaml";
-
 import { UnderwayError } from "../errors.js";
 import { MIGRATION_EXTENSIONS, migrationNameFromPath } from "./file-name.js";
 import { parseMigration } from "./schema.js";
@@ -46,8 +44,12 @@ function lineAndColumn(text: string, offset: number): { line: number; col: numbe
  * `off` are booleans there, and a file must mean the same thing to both tools. Timestamps stay
  * strings, as they do when pgroll decodes them into its string fields. Duplicate keys are an
  * error rather than a silent last-one-wins.
+ *
+ * The YAML parser is imported here, on the first YAML file, so that importing underway (or
+ * loading a JSON migration) does not load it.
  */
-function parseYaml(text: string, path: string): unknown {
+async function parseYaml(text: string, path: string): Promise<unknown> {
+  const { default: YAML } = await import("yaml");
   const lineCounter = new YAML.LineCounter();
   const document = YAML.parseDocument(text, {
     version: "1.1",
@@ -105,7 +107,7 @@ export async function loadMigrationFile(path: string): Promise<MigrationFile> {
     throw invalid(`${path}: not valid UTF-8 text`, error);
   }
 
-  const value = extname(path) === ".json" ? parseJson(raw, path) : parseYaml(raw, path);
+  const value = extname(path) === ".json" ? parseJson(raw, path) : await parseYaml(raw, path);
   const migration = parseMigration(value, { name, file: path });
   const checksum = createHash("sha256").update(bytes).digest("hex");
   return { name, path, checksum, migration, raw };
