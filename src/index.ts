@@ -5,6 +5,11 @@
  * import { Migrator, loadMigrationFile } from "underway";
  * const migrator = new Migrator({ databaseUrl: process.env.DATABASE_URL! });
  * await migrator.start(await loadMigrationFile("migrations/02_rename.yaml"));
+ *
+ * Importing it loads the engine and the migration-file parsers only: the SQL parser
+ * (WebAssembly), the logger, the metrics library, HTTP servers and PostgreSQL binaries load
+ * when a function that needs them is first called (`loadSqlParser`, `createLogger`,
+ * `createMetrics`, `serveMetrics`, `startDashboard`, `rehearse`...).
  */
 export { Migrator, describePhase } from "./engine/migrator.js";
 export type {
@@ -46,15 +51,17 @@ export { parseTarget } from "./lint/target.js";
 export type { Target } from "./lint/target.js";
 export type { Finding } from "./lint/finding.js";
 export type { RuleId } from "./lint/rules.js";
-export { rehearse, FAULTS } from "./rehearse/rehearsal.js";
-export type { RehearsalOptions, RehearsalReport, Fault } from "./rehearse/rehearsal.js";
+export { rehearse } from "./on-demand.js";
+export { FAULTS } from "./rehearse/faults.js";
+export type { Fault } from "./rehearse/faults.js";
+export type { RehearsalOptions, RehearsalReport } from "./rehearse/rehearsal.js";
 export { createMetrics, MigrationMetrics } from "./observe/metrics.js";
 export type { BackfillSample, MetricsOptions } from "./observe/metrics.js";
 export { EventMetrics, metricsListener, chainListeners } from "./observe/event-metrics.js";
 export { EventLog, createLogger } from "./observe/event-log.js";
 export type { LogFormat, LogContext } from "./observe/event-log.js";
-export { serveMetrics } from "./observe/metrics-server.js";
+export { serveMetrics } from "./on-demand.js";
 export type { ObservedPhase } from "./observe/phase.js";
-export { startDashboard } from "./dashboard/dashboard.js";
+export { startDashboard } from "./on-demand.js";
 export type { Dashboard, DashboardOptions } from "./dashboard/dashboard.js";
 export type { DashboardSnapshot } from "./dashboard/snapshot.js";

@@ -1,21 +1,14 @@
 /**
  * `underway lint` and `underway convert`: the commands that read SQL without a database.
- * main.ts adds them with `registerLintCommands(program)`.
+ * main.ts adds them with `registerLintCommands(program)`. Their actions import the linter,
+ * the converter and the SQL parser when they run, so declaring them (for `--help`) is cheap.
  */
 import { createRequire } from "node:module";
 
 import type { Command } from "commander";
 
-import { convertFile } from "../convert/convert-file.js";
 import { UnderwayError } from "../errors.js";
-import { loadLintConfig } from "../lint/config.js";
-import { formatGithub } from "../lint/format/github.js";
-import { formatJson } from "../lint/format/json.js";
-import { formatSarif } from "../lint/format/sarif.js";
-import { formatText } from "../lint/format/text.js";
-import { lintExitCode, lintPaths } from "../lint/lint.js";
 import type { LintReport } from "../lint/lint.js";
-import { DEFAULT_TARGET, parseTarget } from "../lint/target.js";
 
 const FORMATS = ["text", "json", "sarif", "github"] as const;
 type Format = (typeof FORMATS)[number];
@@ -25,16 +18,17 @@ function toolVersion(): string {
   return (require("../../package.json") as { version: string }).version;
 }
 
-function render(report: LintReport, format: Format): string {
+/** The report in the format asked for; only that format's module is loaded. */
+async function render(report: LintReport, format: Format): Promise<string> {
   switch (format) {
     case "text":
-      return formatText(report);
+      return (await import("../lint/format/text.js")).formatText(report);
     case "json":
-      return formatJson(report);
+      return (await import("../lint/format/json.js")).formatJson(report);
     case "sarif":
-      return formatSarif(report, toolVersion());
+      return (await import("../lint/format/sarif.js")).formatSarif(report, toolVersion());
     case "github":
-      return formatGithub(report);
+      return (await import("../lint/format/github.js")).formatGithub(report);
   }
 }
 
@@ -73,6 +67,11 @@ export function registerLintCommands(program: Command): void {
       if (!(FORMATS as readonly string[]).includes(flags.format)) {
         throw new UnderwayError("INVALID_ARGUMENT", `--format must be one of ${FORMATS.join(", ")}, got "${flags.format}"`);
       }
+      const [{ loadLintConfig }, { DEFAULT_TARGET, parseTarget }, { lintExitCode, lintPaths }] = await Promise.all([
+        import("../lint/config.js"),
+        import("../lint/target.js"),
+        import("../lint/lint.js"),
+      ]);
       const config = await loadLintConfig({ explicitPath: flags.config, cwd: process.cwd() });
       const target = flags.target !== undefined ? parseTarget(flags.target) : (config.target ?? DEFAULT_TARGET);
       const report = await lintPaths(paths, {
@@ -80,7 +79,7 @@ export function registerLintCommands(program: Command): void {
         assumeInTransaction: flags.assumeInTransaction ?? config.assumeInTransaction ?? false,
         rules: config.rules,
       });
-      process.stdout.write(render(report, flags.format as Format));
+      process.stdout.write(await render(report, flags.format as Format));
       process.exitCode = lintExitCode(report);
     });
 
@@ -94,9 +93,10 @@ export function registerLintCommands(program: Command): void {
     .option("--json", "print what was written as JSON")
     .option("--verbose", "print error details")
     .action(async (file: string, flags: ConvertFlags) => {
+      const { convertFile } = await import("../convert/convert-file.js");
       const result = await convertFile(file, { dir: flags.dir, name: flags.name, write: !flags.stdout });
       if (result.findings.length > 0) {
-        process.stderr.write(formatText({ findings: result.findings, files: [file], problems: [] }));
+        process.stderr.write(await render({ findings: result.findings, files: [file], problems: [] }, "text"));
       }
       if (flags.stdout) {
         if (result.files.length > 1) {

@@ -1,34 +1,19 @@
-import { mkdir, writeFile, access } from "node:fs/promises";
-import { join } from "node:path";
+/**
+ * The CLI: every command's arguments, flags and help, and `main`. What a command does lives
+ * in modules imported when it runs (migration-commands.ts, the lint and convert actions, the
+ * rehearsal, the dashboard), so `--help` loads commander and these declarations only, and
+ * `lint` loads neither the engine nor an HTTP server.
+ */
 import { Command, CommanderError } from "commander";
-import { UnderwayError, exitCodeFor, toUnderwayError } from "../errors.js";
-import { parseDurationMs } from "../engine/lock-retry.js";
-import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
-import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
-import { redactUrl } from "../db/connection.js";
-import { ident } from "../db/ident.js";
-import { ProgressPrinter, formatSeconds } from "./output.js";
+import { exitCodeFor, toUnderwayError } from "../errors.js";
 import { registerLintCommands } from "./lint-commands.js";
 import { registerRehearseCommand } from "./rehearse-command.js";
-import { renderPlan } from "../lint/plan-report.js";
-import { describeHolder, type GuardState } from "../engine/migration-guard.js";
-import type { JobSummary } from "../backfill/job-store.js";
-import type { VerifyReport } from "../verify/verify.js";
-import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
-import { runDemo } from "../demo/demo.js";
-import type { MigrationEvent } from "../engine/step-runner.js";
-import { observeOptions, registerObserveCommands, withObservation, type ObserveFlags } from "./observe-commands.js";
+import type { DemoFlags, GlobalOptions, NewFlags } from "./migration-commands.js";
+import type { ProgressPrinter } from "./output.js";
+import { observeOptions, registerObserveCommands, type ObserveFlags } from "./observe-commands.js";
+import { VERSION } from "./version.js";
 
-interface GlobalOptions {
-  databaseUrl?: string;
-  schema: string;
-  stateSchema: string;
-  lockTimeout: string;
-  json?: boolean;
-  verbose?: boolean;
-}
-
-const VERSION = "0.1.0";
+type MigrationCommands = typeof import("./migration-commands.js");
 
 /** Adds the options every database command shares. */
 function connectionOptions(command: Command): Command {
@@ -39,15 +24,6 @@ function connectionOptions(command: Command): Command {
     .option("--lock-timeout <duration>", "lock_timeout for each DDL attempt", "500ms")
     .option("--json", "print the result as JSON")
     .option("--verbose", "print error details");
-}
-
-interface BackfillFlags {
-  workers?: string;
-  lease?: string;
-  maxLag?: string;
-  maxRate?: string;
-  throttleQuery?: string;
-  batchTime?: string;
 }
 
 /** Adds the flags that set a backfill job's limits. */
@@ -64,119 +40,6 @@ function backfillFlags(command: Command, withWorkers = true): Command {
     .option("--batch-time <duration>", "target duration of one batch", undefined);
 }
 
-/** The settings the flags ask for (only those given). */
-function settingsFrom(flags: BackfillFlags): Partial<BackfillSettings> {
-  const settings: Partial<BackfillSettings> = {};
-  if (flags.maxLag !== undefined) Object.assign(settings, parseMaxLag(flags.maxLag));
-  if (flags.maxRate !== undefined) settings.maxRate = parseMaxRate(flags.maxRate);
-  if (flags.throttleQuery !== undefined) settings.throttleQuery = /^\s*(none|off)\s*$/i.test(flags.throttleQuery) ? null : flags.throttleQuery;
-  if (flags.batchTime !== undefined) settings.batchTargetMs = parseDurationMs(flags.batchTime);
-  return settings;
-}
-
-function leaseSecondsFrom(flags: BackfillFlags): number {
-  const seconds = parseDurationMs(flags.lease ?? "15s") / 1000;
-  if (seconds < 1) throw new UnderwayError("INVALID_ARGUMENT", `--lease must be at least 1s, got "${flags.lease}"`);
-  return seconds;
-}
-
-function workersFrom(flags: BackfillFlags): number {
-  const workers = Number(flags.workers ?? "1");
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
-    throw new UnderwayError("INVALID_ARGUMENT", `--workers must be a whole number from 1 to 64, got "${flags.workers}"`);
-  }
-  return workers;
-}
-
-function jobsText(jobs: JobSummary[]): string {
-  if (jobs.length === 0) return "no backfill jobs";
-  return jobs
-    .map((j) => {
-      const pct = j.rowsTotal > 0 ? ((100 * j.rowsDone) / j.rowsTotal).toFixed(1) : "100.0";
-      const eta = j.etaSeconds === null ? "" : `, ETA ${formatSeconds(j.etaSeconds)}`;
-      const rate = j.rowsPerSecond > 0 ? `, ${Math.round(j.rowsPerSecond).toLocaleString("en-US")} rows/s` : "";
-      const why = j.throttledBy ? ` (${j.throttledBy})` : "";
-      const error = j.lastError ? `: ${j.lastError}` : "";
-      return `${j.table.padEnd(30)} ${j.state}${why} ${j.rowsDone.toLocaleString("en-US")}/${j.rowsTotal.toLocaleString("en-US")} (${pct}%)${rate}${eta}${error}`;
-    })
-    .join("\n");
-}
-
-/** A job as `status --json` and `jobs --json` show it. */
-function jobJson(j: JobSummary) {
-  return {
-    table: j.table,
-    state: j.state,
-    rowsDone: j.rowsDone,
-    rowsTotal: j.rowsTotal,
-    rowsPerSecond: Math.round(j.rowsPerSecond),
-    etaSeconds: j.etaSeconds,
-    throttledBy: j.throttledBy,
-    ranges: j.ranges,
-    rangesDone: j.rangesDone,
-    owners: j.owners,
-    settings: j.settings,
-    lastError: j.lastError,
-  };
-}
-
-function guardText(guard: GuardState): string {
-  if (!guard.held && guard.kind === null) return "guard: free";
-  const who = guard.holder
-    ? describeHolder(guard.holder)
-    : guard.backend
-      ? `server pid ${guard.backend.pid} (${guard.backend.application || "no application name"}, ${guard.backend.state ?? "?"}, since ${guard.backend.since})`
-      : "unknown";
-  const lease = guard.kind === "lease" && guard.holder?.expiresAt ? `, lease until ${guard.holder.expiresAt}` : "";
-  return `guard: ${guard.kind === "lease" ? "lease" : "session lock"} held by ${who}${lease}${guard.gone ? ` (its holder is gone: "underway unlock" clears it)` : ""}`;
-}
-
-function verifySummary(report: VerifyReport): string {
-  const rows = report.tables.reduce((n, t) => n + t.rowsChecked, 0);
-  const bad = report.tables.reduce((n, t) => n + t.mismatches, 0);
-  const skipped = report.tables.reduce((n, t) => n + t.unverifiable.length, 0);
-  return `${rows.toLocaleString("en-US")} rows: ${bad} mismatching${skipped ? `, ${skipped} relation(s) not verifiable` : ""}`;
-}
-
-function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: (event: MigrationEvent) => void = printer.onEvent): Migrator {
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
-  }
-  return new Migrator({
-    databaseUrl,
-    schema: options.schema,
-    stateSchema: options.stateSchema,
-    lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout) },
-    onEvent,
-  });
-}
-
-/** The record as `status --json` shows it. */
-export function recordJson(record: MigrationRecord) {
-  return {
-    name: record.name,
-    schema: record.schema,
-    parent: record.parent,
-    phase: record.phase,
-    running: record.running,
-    versionSchema: record.versionSchema,
-    steps: {
-      start: { done: record.startDone, total: record.plan.start.length },
-      complete: { done: record.completeDone, total: record.plan.complete.length },
-      rollback: { done: record.rollbackDone, total: record.plan.rollback.length },
-    },
-    lastError: record.lastError,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    completedAt: record.completedAt,
-  };
-}
-
-function print(options: { json?: boolean | undefined }, json: unknown, text: string): void {
-  process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
-}
-
 /** Builds the command tree. Exported for tests of argument handling. */
 export function buildProgram(): Command {
   const program = new Command("underway")
@@ -185,25 +48,21 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 
+  /** The action of a command that `pick` finds in migration-commands.ts, run with a progress printer on stderr. */
   const action =
-    <A extends unknown[]>(fn: (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
+    <A extends unknown[]>(pick: (commands: MigrationCommands) => (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
     async (...args: A) => {
+      const [commands, { ProgressPrinter }] = await Promise.all([import("./migration-commands.js"), import("./output.js")]);
       const options = args[args.length - 2] as GlobalOptions;
       const printer = new ProgressPrinter(process.stderr, Boolean(options.json) || (options as ObserveFlags).logFormat === "json");
       try {
-        await fn(printer, ...args);
+        await pick(commands)(printer, ...args);
       } finally {
         printer.end();
       }
     };
 
-  connectionOptions(program.command("init").description("create the state schema (idempotent)")).action(
-    action(async (_p, options: GlobalOptions) => {
-      const migrator = migratorFor(options, _p);
-      await migrator.init();
-      print(options, { stateSchema: options.stateSchema, initialized: true }, `state schema "${options.stateSchema}" is ready`);
-    }),
-  );
+  connectionOptions(program.command("init").description("create the state schema (idempotent)")).action(action((c) => c.init));
 
   program
     .command("new")
@@ -211,18 +70,7 @@ export function buildProgram(): Command {
     .argument("<name>", "what the migration does, e.g. add_user_email")
     .option("--dir <dir>", "directory for migration files", "migrations")
     .option("--json", "print the result as JSON")
-    .action(async (name: string, options: { dir: string; json?: boolean }) => {
-      if (!/^[A-Za-z0-9][A-Za-z0-9_]*$/.test(name)) {
-        throw new UnderwayError("INVALID_ARGUMENT", `invalid migration name "${name}": use letters, digits and underscores`);
-      }
-      const stamp = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
-      const path = join(options.dir, `${stamp}_${name}.yaml`);
-      await mkdir(options.dir, { recursive: true });
-      const exists = await access(path).then(() => true, () => false);
-      if (exists) throw new UnderwayError("INVALID_ARGUMENT", `${path} already exists`);
-      await writeFile(path, migrationTemplate(`${stamp}_${name}`));
-      print(options, { path }, path);
-    });
+    .action(async (name: string, options: NewFlags) => (await import("./migration-commands.js")).newMigration(name, options));
 
   connectionOptions(
     program
@@ -232,32 +80,7 @@ export function buildProgram(): Command {
       .option("--complete", "complete right after starting")
       .option("--no-backfill", "stop before the backfill; run it later with resume")
       .option("--strict-versions", "refuse writes that name no version (underway.version) while the migration is active"),
-  ).action(
-    action(async (printer, file: string, options: GlobalOptions & BackfillFlags & ObserveFlags & { complete?: boolean; backfill: boolean; strictVersions?: boolean }) => {
-      const migration = await loadMigrationFile(file);
-      const record = await withObservation(options, printer, { migration: migration.name }, async (observation) =>
-        observation.record(
-          await migratorFor(options, printer, observation.onEvent).start(migration, {
-            complete: Boolean(options.complete),
-            backfill: options.backfill,
-            strictVersions: Boolean(options.strictVersions),
-            workers: workersFrom(options),
-            leaseSeconds: leaseSecondsFrom(options),
-            settings: settingsFrom(options),
-          }),
-        ),
-      );
-      print(
-        options,
-        recordJson(record),
-        record.phase === "completed"
-          ? `migration ${record.name} completed; schema "${record.versionSchema}" is the current version`
-          : record.phase === "ready"
-            ? `migration ${record.name} started; new version: search_path=${record.versionSchema} (run "underway complete" once every client uses it)`
-            : `migration ${record.name} expanded; backfill not run yet: run "underway resume" to backfill and finish the start`,
-      );
-    }),
-  );
+  ).action(action((c) => c.start));
   backfillFlags(program.commands.find((c) => c.name() === "start")!);
 
   connectionOptions(
@@ -267,219 +90,57 @@ export function buildProgram(): Command {
         .description("carry on with the active migration's start: resume its backfill from the saved cursors")
         .option("--join", "if another process runs it, add this process's workers to it"),
     ),
-  ).action(
-    action(async (printer, options: GlobalOptions & BackfillFlags & ObserveFlags & { join?: boolean }) => {
-      const outcome = await withObservation(options, printer, {}, async (observation) => {
-        const result = await migratorFor(options, printer, observation.onEvent).resume({
-          workers: workersFrom(options),
-          leaseSeconds: leaseSecondsFrom(options),
-          settings: settingsFrom(options),
-          join: Boolean(options.join),
-        });
-        if (result.kind === "finished") observation.record(result.record);
-        return result;
-      });
-      if (outcome.kind === "finished") {
-        print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${outcome.record.versionSchema}`);
-      } else if (outcome.kind === "joined") {
-        print(options, outcome, `helped finish the backfill of ${outcome.tables.join(", ")}`);
-      } else {
-        print(options, { outcome: outcome.kind, tables: outcome.tables }, `resumed ${outcome.tables.join(", ") || "nothing to resume"}; the process running the migration carries on (${outcome.holder})`);
-      }
-    }),
-  );
+  ).action(action((c) => c.resume));
 
-  connectionOptions(program.command("jobs").description("show the backfill jobs of the active migration")).action(
-    action(async (printer, options: GlobalOptions) => {
-      const { migration, jobs } = await migratorFor(options, printer).jobs();
-      print(options, { migration, jobs: jobs.map(jobJson) }, migration ? `${migration}\n${jobsText(jobs)}` : "no migrations yet");
-    }),
-  );
+  connectionOptions(program.command("jobs").description("show the backfill jobs of the active migration")).action(action((c) => c.jobs));
 
-  connectionOptions(program.command("pause").description("pause the active migration's backfill (workers hold within a second)")).action(
-    action(async (printer, options: GlobalOptions) => {
-      const tables = await migratorFor(options, printer).pause();
-      print(options, { paused: tables }, `paused ${tables.join(", ")}`);
-    }),
-  );
+  connectionOptions(program.command("pause").description("pause the active migration's backfill (workers hold within a second)")).action(action((c) => c.pause));
 
   connectionOptions(
     program.command("cancel").description("stop the active migration's backfill; the migration stays started (resume or rollback)"),
-  ).action(
-    action(async (printer, options: GlobalOptions) => {
-      const tables = await migratorFor(options, printer).cancel();
-      print(options, { cancelled: tables }, `cancelled ${tables.join(", ")}; run "underway resume" to continue or "underway rollback"`);
-    }),
-  );
+  ).action(action((c) => c.cancel));
 
   connectionOptions(
     backfillFlags(program.command("throttle").description("change the limits of the running backfill; workers pick them up within a second"), false),
-  ).action(
-    action(async (printer, options: GlobalOptions & BackfillFlags) => {
-      const settings = settingsFrom(options);
-      if (Object.keys(settings).length === 0) {
-        throw new UnderwayError("INVALID_ARGUMENT", "throttle: give at least one of --max-lag, --max-rate, --throttle-query, --batch-time");
-      }
-      const tables = await migratorFor(options, printer).throttle(settings);
-      print(options, { tables, settings }, `updated ${tables.join(", ")}: ${JSON.stringify(settings)}`);
-    }),
-  );
+  ).action(action((c) => c.throttle));
 
   connectionOptions(
     program
       .command("complete")
       .description("complete the active migration (contract), after verifying old against new")
       .option("--skip-verify", "contract without verifying first"),
-  ).action(
-    action(async (printer, options: GlobalOptions & ObserveFlags & { skipVerify?: boolean }) => {
-      const record = await withObservation(options, printer, {}, async (observation) =>
-        observation.record(
-          await migratorFor(options, printer, observation.onEvent).complete({
-            skipVerify: Boolean(options.skipVerify),
-            onVerified: (report) => {
-              observation.verified(report);
-              printer.line(`verified ${verifySummary(report)}`);
-            },
-          }),
-        ),
-      );
-      print(options, recordJson(record), `migration ${record.name} completed`);
-    }),
-  );
+  ).action(action((c) => c.complete));
 
   connectionOptions(
     program.command("verify").description("check row by row that the active migration's old and new columns agree"),
-  ).action(
-    action(async (printer, options: GlobalOptions & ObserveFlags) => {
-      const { migration, report } = await withObservation(options, printer, {}, async (observation) => {
-        const result = await migratorFor(options, printer, observation.onEvent).verify((p) =>
-          observation.onEvent({ type: "notice", message: `  verified ${p.rowsChecked.toLocaleString("en-US")} rows of ${p.table}` }),
-        );
-        observation.verified(result.report, result.migration);
-        return result;
-      });
-      const lines = report.tables.flatMap((t) => [
-        `${t.table}: ${t.rowsChecked.toLocaleString("en-US")} rows checked, ${t.mismatches} mismatching`,
-        ...t.ranges.map((r) => `  ${r.column}: keys ${r.from.join(",")}..${r.to.join(",")}: ${r.rows} row(s)`),
-        ...t.unverifiable.map((u) => `  ${u.column}: not verifiable: ${u.reason}`),
-        ...t.failures.map((f) => `  key ${f.key.join(",")}: up fails: ${f.error}`),
-        ...(t.failuresTruncated ? ["  (more rows fail; verify stopped looking at this table)"] : []),
-      ]);
-      print(options, { migration, ...report }, `${migration}: ${report.ok ? "old and new agree" : "MISMATCH"}\n${lines.join("\n") || "nothing to verify"}`);
-      if (!report.ok) process.exitCode = 1;
-    }),
-  );
+  ).action(action((c) => c.verify));
 
-  connectionOptions(program.command("rollback").description("roll back the active migration")).action(
-    action(async (printer, options: GlobalOptions & ObserveFlags) => {
-      const record = await withObservation(options, printer, {}, async (observation) =>
-        observation.record(await migratorFor(options, printer, observation.onEvent).rollback()),
-      );
-      print(options, recordJson(record), `migration ${record.name} rolled back`);
-    }),
-  );
+  connectionOptions(program.command("rollback").description("roll back the active migration")).action(action((c) => c.rollback));
 
-  connectionOptions(program.command("status").description("show the migration history and the active migration")).action(
-    action(async (printer, options: GlobalOptions) => {
-      const migrator = migratorFor(options, printer);
-      const history = await migrator.history();
-      const active = history.find((m) => m.phase !== "completed" && m.phase !== "rolled_back") ?? null;
-      const jobs = active ? (await migrator.jobs()).jobs : [];
-      const latest = [...history].reverse().find((m) => m.phase !== "rolled_back") ?? null;
-      const lines = history.map((m) => `${m.name.padEnd(40)} ${describePhase(m)}`);
-      const guard = await migrator.guard();
-      print(
-        options,
-        {
-          schema: options.schema,
-          active: active ? recordJson(active) : null,
-          latestVersionSchema: latest?.versionSchema ?? null,
-          jobs: jobs.map(jobJson),
-          migrations: history.map(recordJson),
-          guard,
-        },
-        (lines.length ? lines.join("\n") : "no migrations yet") + (jobs.length ? `\n\nbackfill:\n${jobsText(jobs)}` : "") + (guard.held || guard.kind ? `\n\n${guardText(guard)}` : ""),
-      );
-    }),
-  );
+  connectionOptions(program.command("status").description("show the migration history and the active migration")).action(action((c) => c.status));
 
   connectionOptions(
     program
       .command("unlock")
       .description("clear the migration guard of a process that is gone (a lease, or a lock left on a pooled connection)")
       .option("--force", "clear it even if its holder may still be working"),
-  ).action(
-    action(async (printer, options: GlobalOptions & { force?: boolean }) => {
-      const state = await migratorFor(options, printer).unlock({ force: Boolean(options.force) });
-      print(options, { cleared: state.held || state.kind !== null, guard: state }, state.held || state.kind ? `cleared: ${guardText(state)}` : "the guard is free; nothing to clear");
-    }),
-  );
+  ).action(action((c) => c.unlock));
 
-  connectionOptions(program.command("latest").description("print the newest version schema and how to connect to it")).action(
-    action(async (printer, options: GlobalOptions) => {
-      const migrator = migratorFor(options, printer);
-      const latest = await migrator.latest();
-      if (!latest) throw new UnderwayError("INVALID_STATE", `no migration has been started in schema "${options.schema}"`);
-      const url = new URL(options.databaseUrl ?? process.env.DATABASE_URL!);
-      url.searchParams.delete("options");
-      // libpq percent-decodes URI parameters but does not read "+" as a space, so encode by hand.
-      const pin = encodeURIComponent(`-c search_path=${ident(latest.versionSchema)},${ident(options.schema)}`);
-      url.search = url.search ? `${url.search}&options=${pin}` : `?options=${pin}`;
-      print(
-        options,
-        { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, url: redactUrl(url.toString()) },
-        `${latest.versionSchema}\n${redactUrl(url.toString())}`,
-      );
-    }),
-  );
+  connectionOptions(program.command("latest").description("print the newest version schema and how to connect to it")).action(action((c) => c.latest));
 
   connectionOptions(
     program
       .command("migrate")
       .description("apply every pending migration file of a directory, in order (start then complete each)")
       .argument("<dir>", "directory of migration files"),
-  ).action(
-    action(async (printer, dir: string, options: GlobalOptions) => {
-      const files = await loadMigrationDir(dir);
-      const migrator = migratorFor(options, printer);
-      const history = await migrator.history().catch((error: unknown) => {
-        if (error instanceof UnderwayError && error.code === "INVALID_STATE") return [] as MigrationRecord[];
-        throw error;
-      });
-      const known = new Map(history.map((m) => [m.name, m]));
-      const applied: string[] = [];
-      for (const file of files) {
-        const record = known.get(file.name);
-        if (record?.phase === "completed") {
-          if (record.checksum !== file.checksum) {
-            throw new UnderwayError(
-              "CHECKSUM_MISMATCH",
-              `${file.path} changed after migration "${file.name}" was completed (checksum ${record.checksum.slice(0, 12)} then, ${file.checksum.slice(0, 12)} now)`,
-            );
-          }
-          continue;
-        }
-        printer.line(`migrating ${file.name}`);
-        await migrator.start(file, { complete: true });
-        applied.push(file.name);
-      }
-      print(options, { applied }, applied.length ? `applied ${applied.length}: ${applied.join(", ")}` : "nothing to apply");
-    }),
-  );
+  ).action(action((c) => c.migrate));
 
   connectionOptions(
     program
       .command("plan")
       .description("show the steps of each phase, the lock each statement takes, and the rows a backfill touches")
       .argument("<file>", "migration file"),
-  ).action(
-    action(async (printer, file: string, options: GlobalOptions) => {
-      const migration = await loadMigrationFile(file);
-      const plan = await migratorFor(options, printer).plan(migration);
-      const { text, json } = await renderPlan(plan, { databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, schema: options.schema });
-      print(options, json, text);
-    }),
-  );
+  ).action(action((c) => c.plan));
 
   program
     .command("demo")
@@ -489,15 +150,7 @@ export function buildProgram(): Command {
     .option("--clients <n>", "concurrent clients per version", "4")
     .option("--json", "print the summary as JSON")
     .option("--verbose", "print error details")
-    .action(async (options: { databaseUrl?: string; rows: string; clients: string; json?: boolean }) => {
-      const rows = Number(options.rows.replaceAll("_", ""));
-      const clients = Number(options.clients);
-      if (!Number.isInteger(rows) || rows < 1000) throw new UnderwayError("INVALID_ARGUMENT", `--rows must be a whole number >= 1000, got "${options.rows}"`);
-      if (!Number.isInteger(clients) || clients < 1 || clients > 64) throw new UnderwayError("INVALID_ARGUMENT", `--clients must be 1-64, got "${options.clients}"`);
-      const summary = await runDemo({ databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, rows, clients, log: (line) => process.stderr.write(`${line}\n`) });
-      print(options, summary, summary.text);
-      if (summary.failedQueries > 0 || summary.lostWrites > 0) process.exitCode = 1;
-    });
+    .action(async (options: DemoFlags) => (await import("./migration-commands.js")).demo(options));
 
   registerLintCommands(program);
   registerRehearseCommand(program);

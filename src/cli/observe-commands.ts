@@ -7,9 +7,10 @@ import type { VerifyReport } from "../verify/verify.js";
 import { EventLog, createLogger, parseLogFormat, type LogFormat } from "../observe/event-log.js";
 import { EventMetrics, chainListeners } from "../observe/event-metrics.js";
 import { createMetrics } from "../observe/metrics.js";
-import { serveMetrics } from "../observe/metrics-server.js";
 import type { HttpServer } from "../observe/http-server.js";
-import { DEFAULT_DASHBOARD_PORT, isLoopback, startDashboard } from "../dashboard/dashboard.js";
+import { DEFAULT_DASHBOARD_PORT, isLoopback } from "../dashboard/address.js";
+// These two load the HTTP server (and the dashboard) on their first call, not with this module.
+import { serveMetrics, startDashboard } from "../on-demand.js";
 import type { ProgressPrinter } from "./output.js";
 
 /** The flags `observeOptions` adds. */

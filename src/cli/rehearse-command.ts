@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
-import { FAULTS, rehearse, type Fault } from "../rehearse/rehearsal.js";
-import { formatReport } from "../rehearse/report.js";
+import { FAULTS, type Fault } from "../rehearse/faults.js";
+import type { RehearsalOptions } from "../rehearse/rehearsal.js";
 
 interface RehearseFlags {
   from?: string;
@@ -63,7 +63,7 @@ export function registerRehearseCommand(program: Command): void {
     .option("--json", "print the report as JSON")
     .option("--verbose", "print error details")
     .action(async (file: string, flags: RehearseFlags) => {
-      const report = await rehearse({
+      const options: RehearsalOptions = {
         file,
         from: flags.from,
         schema: flags.schema,
@@ -74,7 +74,10 @@ export function registerRehearseCommand(program: Command): void {
         backfillSeconds: parseDurationMs(flags.backfillTime) / 1000,
         clients: wholeNumber("--clients", flags.clients, 1, 32),
         log: (line) => process.stderr.write(`${line}\n`),
-      });
+      };
+      // The rehearsal harness (throwaway clusters, proxies, a workload) loads only once the flags are known to be good.
+      const [{ rehearse }, { formatReport }] = await Promise.all([import("../on-demand.js"), import("../rehearse/report.js")]);
+      const report = await rehearse(options);
       process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`);
       if (!report.ok) process.exitCode = 1;
     });

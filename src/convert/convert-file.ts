@@ -6,9 +6,10 @@
  * a file mixing both becomes several migrations, numbered in the order they must run.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, dirname, extname, join } from "node:path";
 
-import YAML from "yaml";
+import type YAML from "yaml";
 
 import { UnderwayError } from "../errors.js";
 import type { Finding } from "../lint/finding.js";
@@ -186,8 +187,12 @@ export function convertSql(text: string, options: { file: string; name: string; 
   return { migrations, findings, notes };
 }
 
+const require = createRequire(import.meta.url);
+
 /** Writes a migration as YAML with its comments. */
 export function migrationYaml(migration: ConvertedMigration, source: string): string {
+  // yaml (CommonJS) is required by the first conversion, not by `import "underway"`.
+  const YAML = require("yaml") as typeof import("yaml");
   const document = new YAML.Document({ operations: migration.operations });
   document.commentBefore = ` Converted by "underway convert" from ${source}.\n Review the comments marked TODO before running "underway start".`;
   const operations = document.get("operations", true);

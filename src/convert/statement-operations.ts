@@ -4,7 +4,8 @@
  * Operations are plain objects in the file format (`{ rename_column: { ... } }`), ready to
  * be written as YAML and read back by `loadMigrationFile`.
  */
-import { deparseSync } from "pgsql-deparser";
+import { createRequire } from "node:module";
+
 import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint, CreateStmt, IndexElem, IndexStmt, Node, RangeVar } from "libpg-query";
 
 import { columnsIn, dottedName, kindOf, nodeAs, stringValue } from "../lint/ast.js";
@@ -31,8 +32,14 @@ export interface ConvertState {
 
 class Untranslatable extends Error {}
 
+const require = createRequire(import.meta.url);
+let deparser: typeof import("pgsql-deparser") | undefined;
+
 function deparse(node: Node): string {
-  return deparseSync(node, { pretty: false });
+  // Only convert deparses: pgsql-deparser (CommonJS) is required on first use, so importing
+  // underway or linting never loads it.
+  deparser ??= require("pgsql-deparser") as typeof import("pgsql-deparser");
+  return deparser.deparseSync(node, { pretty: false });
 }
 
 function expression(node: Node | undefined): string {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { UnderwayError } from "../errors.js";
+import { DEFAULT_DASHBOARD_PORT, isLoopback } from "./address.js";
 import { createMetrics, type MigrationMetrics } from "../observe/metrics.js";
 import { LOOPBACK, startHttpServer } from "../observe/http-server.js";
 import { DashboardControls } from "./controls.js";
@@ -37,7 +38,7 @@ export interface Dashboard {
   close(): Promise<void>;
 }
 
-export const DEFAULT_DASHBOARD_PORT = 7432;
+export { DEFAULT_DASHBOARD_PORT, isLoopback } from "./address.js";
 
 /**
  * Starts `underway dashboard`: one poller on one connection to the state schema, the page,
@@ -90,9 +91,4 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       await poller.close();
     },
   };
-}
-
-/** Whether an address only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { UnderwayError } from "../errors.js";
 
 export type Client = pg.Client;
@@ -22,7 +22,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   } catch {
     throw new UnderwayError("INVALID_ARGUMENT", `invalid database URL: ${redactUrl(url)}`);
   }
-  const client = new pg.Client(config);
+  // The driver loads with the first connection: `import "underway"`, `lint` and `--help` never need it.
+  const { default: driver } = await import("pg");
+  const client = new driver.Client(config);
   // An idle connection that errors (server restart, network cut) must not crash the process;
   // the next query on it fails and the caller handles that.
   client.on("error", () => {});

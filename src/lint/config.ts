@@ -13,12 +13,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 
-import * as z from "zod";
-
 import { UnderwayError } from "../errors.js";
-import { RULE_IDS } from "./rules.js";
 import type { RuleId, Severity } from "./rules.js";
-import { parseTarget } from "./target.js";
 import type { Target } from "./target.js";
 
 export const CONFIG_FILE_NAME = ".underwaylintrc.json";
@@ -31,38 +27,6 @@ export interface LintConfig {
   rules: Partial<Record<RuleId, RuleSetting>>;
   /** The file it came from, if any. */
   path?: string;
-}
-
-const configSchema = z.strictObject({
-  $schema: z.string().optional(),
-  target: z.string().optional(),
-  assumeInTransaction: z.boolean().optional(),
-  rules: z.partialRecord(z.enum(RULE_IDS), z.enum(["error", "warning", "warn", "off"])).optional(),
-});
-
-/**
- * Parses a configuration object.
- *
- * @throws UnderwayError `INVALID_ARGUMENT` naming the file and the bad key.
- */
-export function parseLintConfig(value: unknown, path: string): LintConfig {
-  const result = configSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.map(String).join(".");
-    const message =
-      issue.code === "invalid_key" || (issue.path[0] === "rules" && issue.code === "invalid_value" && issue.path.length === 1)
-        ? `unknown rule (rules are: ${RULE_IDS.join(", ")})`
-        : issue.message;
-    throw new UnderwayError("INVALID_ARGUMENT", `${path}: ${where === "" ? "" : `${where}: `}${message}`);
-  }
-  const config: LintConfig = { rules: {}, path };
-  if (result.data.target !== undefined) config.target = parseTarget(result.data.target);
-  if (result.data.assumeInTransaction !== undefined) config.assumeInTransaction = result.data.assumeInTransaction;
-  for (const [rule, setting] of Object.entries(result.data.rules ?? {})) {
-    config.rules[rule as RuleId] = setting === "warn" ? "warning" : setting;
-  }
-  return config;
 }
 
 async function readConfig(path: string): Promise<LintConfig> {
@@ -78,6 +42,8 @@ async function readConfig(path: string): Promise<LintConfig> {
   } catch (error) {
     throw new UnderwayError("INVALID_ARGUMENT", `${path}: invalid JSON: ${(error as Error).message}`, { cause: error });
   }
+  // The schema (zod) loads only when there is a file to check: most lint runs have none.
+  const { parseLintConfig } = await import("./config-schema.js");
   return parseLintConfig(value, path);
 }
 

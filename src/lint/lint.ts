@@ -6,14 +6,13 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 
 import { UnderwayError } from "../errors.js";
-import { loadMigrationFile, migrationNameFromPath } from "../migration/load.js";
+import { migrationNameFromPath } from "../migration/file-name.js";
 import { checkStatement } from "./checks/statements.js";
 import type { LintConfig } from "./config.js";
 import { compareFindings } from "./finding.js";
 import type { Finding } from "./finding.js";
 import { LintContext } from "./lint-context.js";
 import type { LintTextOptions } from "./lint-context.js";
-import { embeddedSql } from "./migration-sql.js";
 import { loadSqlParser, parseSql, SqlSyntaxError, TextMap } from "./sql-parser.js";
 import { isSuppressed, readSuppressions } from "./suppression.js";
 import { DEFAULT_TARGET } from "./target.js";
@@ -111,6 +110,8 @@ export async function lintFile(path: string, options: LintOptions = {}): Promise
   if (extname(path).toLowerCase() === ".sql") {
     findings = lintSql(text, { file: path, target, assumeInTransaction: options.assumeInTransaction });
   } else {
+    // The YAML and schema parsers load only for migration files: linting .sql files needs neither.
+    const [{ loadMigrationFile }, { embeddedSql }] = await Promise.all([import("../migration/load.js"), import("./migration-sql.js")]);
     await loadMigrationFile(path);
     findings = [];
     for (const embedded of embeddedSql(text)) {

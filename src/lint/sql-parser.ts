@@ -3,7 +3,6 @@
  * WebAssembly: no native build, the grammar of PostgreSQL 18). Each statement keeps its
  * text and exact position, so every finding can name a line and a column.
  */
-import { loadModule, parseSync } from "libpg-query";
 import type { Node, RawStmt } from "libpg-query";
 
 import { UnderwayError } from "../errors.js";
@@ -27,19 +26,44 @@ export interface TextPosition {
   column: number;
 }
 
+type Parser = typeof import("libpg-query");
+
 let ready: Promise<void> | undefined;
+let parser: Parser | undefined;
 
 /**
  * Loads the WebAssembly parser once per process; every other function of this module
  * needs it loaded first.
+ *
+ * libpg-query compiles its WebAssembly as soon as it is imported, so it is imported here
+ * and nowhere else: a process that never lints (`import "underway"`, `underway --help`)
+ * never pays for it.
  *
  * @example
  * await loadSqlParser();
  * const statements = parseSql("ALTER TABLE users ADD COLUMN age int;");
  */
 export function loadSqlParser(): Promise<void> {
-  ready ??= loadModule();
+  ready ??= import("libpg-query").then(async (loaded) => {
+    await loaded.loadModule();
+    parser = loaded;
+  });
   return ready;
+}
+
+function loadedParser(): Parser {
+  if (parser === undefined) throw new Error("the SQL parser is not loaded: await loadSqlParser() first");
+  return parser;
+}
+
+/**
+ * The PL/pgSQL parse tree of a `DO` statement or a function definition. The parser must be
+ * loaded (`loadSqlParser`).
+ *
+ * @throws Error from libpg_query when the PL/pgSQL does not parse.
+ */
+export function parsePlPgSql(text: string): unknown {
+  return loadedParser().parsePlPgSQLSync(text);
 }
 
 /**
@@ -139,7 +163,7 @@ export function parseSql(text: string, map: TextMap = new TextMap(text)): SqlSta
   if (text.trim() === "") return [];
   let raw: RawStmt[];
   try {
-    raw = parseSync(text).stmts ?? [];
+    raw = loadedParser().parseSync(text).stmts ?? [];
   } catch (error) {
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
     if (details === undefined) throw error;

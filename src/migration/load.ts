@@ -4,13 +4,14 @@
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
-import { basename, extname, join } from "node:path";
-
-import YAML from "yaml";
+import { extname, join } from "node:path";
 
 import { UnderwayError } from "../errors.js";
+import { MIGRATION_EXTENSIONS, migrationNameFromPath } from "./file-name.js";
 import { parseMigration } from "./schema.js";
 import type { Migration } from "./schema.js";
+
+export { migrationNameFromPath } from "./file-name.js";
 
 export interface MigrationFile {
   /** The file name without its extension; also the migration's name. */
@@ -22,14 +23,6 @@ export interface MigrationFile {
   /** The file's text (UTF-8, without a byte order mark). */
   raw: string;
 }
-
-const EXTENSIONS = [".yaml", ".yml", ".json"] as const;
-
-/**
- * A sortable prefix, an underscore, then the rest: `01_create_tables`, `20250114093000_add_index`.
- * Kept loose on purpose; what matters is that names sort in the order they must run.
- */
-const FILE_NAME = /^[0-9A-Za-z]+_[^\s/\\]+$/;
 
 function invalid(message: string, cause?: unknown): UnderwayError {
   return new UnderwayError("INVALID_MIGRATION", message, cause === undefined ? {} : { cause });
@@ -46,27 +39,17 @@ function lineAndColumn(text: string, offset: number): { line: number; col: numbe
   return { line, col };
 }
 
-/** Checks a file name against the naming rule and returns the migration name, or throws. */
-export function migrationNameFromPath(path: string): string {
-  const file = basename(path);
-  const extension = extname(file);
-  if (!(EXTENSIONS as readonly string[]).includes(extension)) {
-    throw invalid(`${path}: a migration file ends in .yaml, .yml or .json`);
-  }
-  const name = file.slice(0, -extension.length);
-  if (!FILE_NAME.test(name)) {
-    throw invalid(`${path}: a migration file is named <sortable prefix>_<name>${extension}, such as 01_create_users${extension}`);
-  }
-  return name;
-}
-
 /**
  * YAML is read as YAML 1.1, which is what pgroll's Go decoder speaks: `yes`, `no`, `on` and
  * `off` are booleans there, and a file must mean the same thing to both tools. Timestamps stay
  * strings, as they do when pgroll decodes them into its string fields. Duplicate keys are an
  * error rather than a silent last-one-wins.
+ *
+ * The YAML parser is imported here, on the first YAML file, so that importing underway (or
+ * loading a JSON migration) does not load it.
  */
-function parseYaml(text: string, path: string): unknown {
+async function parseYaml(text: string, path: string): Promise<unknown> {
+  const { default: YAML } = await import("yaml");
   const lineCounter = new YAML.LineCounter();
   const document = YAML.parseDocument(text, {
     version: "1.1",
@@ -124,7 +107,7 @@ export async function loadMigrationFile(path: string): Promise<MigrationFile> {
     throw invalid(`${path}: not valid UTF-8 text`, error);
   }
 
-  const value = extname(path) === ".json" ? parseJson(raw, path) : parseYaml(raw, path);
+  const value = extname(path) === ".json" ? parseJson(raw, path) : await parseYaml(raw, path);
   const migration = parseMigration(value, { name, file: path });
   const checksum = createHash("sha256").update(bytes).digest("hex");
   return { name, path, checksum, migration, raw };
@@ -151,7 +134,7 @@ export async function loadMigrationDir(dir: string): Promise<MigrationFile[]> {
 
   // Code-point order, as pgroll's strings.Compare: the same on every machine and locale.
   const names = entries
-    .filter((entry) => !entry.isDirectory() && (EXTENSIONS as readonly string[]).includes(extname(entry.name)))
+    .filter((entry) => !entry.isDirectory() && (MIGRATION_EXTENSIONS as readonly string[]).includes(extname(entry.name)))
     .map((entry) => entry.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 

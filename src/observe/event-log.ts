@@ -1,9 +1,12 @@
-import { pino, type DestinationStream, type Logger } from "pino";
+import { createRequire } from "node:module";
+import type { DestinationStream, Logger } from "pino";
 import { UnderwayError, toUnderwayError } from "../errors.js";
 import type { MigrationRecord } from "../engine/migrator.js";
 import type { MigrationEvent } from "../engine/step-runner.js";
 import { eventMigration } from "./event-metrics.js";
 import { observedPhase, phaseOfStep, type ObservedPhase } from "./phase.js";
+
+const require = createRequire(import.meta.url);
 
 /** `--log-format`: JSON lines for machines, or lines for people. */
 export type LogFormat = "json" | "text";
@@ -42,6 +45,8 @@ export function parseLogFormat(text: string): LogFormat {
  * log.info({ table: "accounts" }, "paused from the dashboard");
  */
 export function createLogger(options: LoggerOptions): Logger {
+  // pino (CommonJS) is required by the first logger made, not by `import "underway"`.
+  const { pino } = require("pino") as typeof import("pino");
   const stream = options.stream ?? pino.destination({ dest: 2, sync: true });
   const context = options.context;
   return pino(

@@ -1,9 +1,12 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { createRequire } from "node:module";
+import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { JobState } from "../backfill/job-store.js";
 import type { ThrottleReason } from "../backfill/throttle-monitor.js";
 import type { VerifyReport } from "../verify/verify.js";
 import type { Action } from "../engine/step.js";
 import { OBSERVED_PHASES, type ObservedPhase } from "./phase.js";
+
+const require = createRequire(import.meta.url);
 
 export const THROTTLE_REASONS: readonly ThrottleReason[] = ["replica-lag", "max-rate", "lock-wait", "throttle-query"];
 const JOB_STATES: readonly JobState[] = ["running", "paused", "throttled", "interrupted", "done", "failed", "cancelled"];
@@ -41,7 +44,7 @@ export interface MetricsOptions {
  * // ... serve `await metrics.text()` as `metrics.contentType` on /metrics
  */
 export class MigrationMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly rowsBackfilled: Counter<"migration" | "table">;
   readonly rowsEstimated: Gauge<"migration" | "table">;
   readonly rowsRemaining: Gauge<"migration" | "table">;
@@ -63,6 +66,9 @@ export class MigrationMetrics {
   private readonly lastReading = new Map<string, { rowsDone: number; at: number; throttledBy: ThrottleReason | null }>();
 
   constructor(options: MetricsOptions = {}) {
+    // prom-client (CommonJS) is required by the first metrics made, not by `import "underway"`.
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = require("prom-client") as typeof import("prom-client");
+    this.registry = new Registry();
     const registers = [this.registry];
     const jobLabels = ["migration", "table"] as const;
     this.rowsBackfilled = new Counter({

@@ -17,6 +17,7 @@ import { ident, qualified } from "../db/ident.js";
 import { Migrator } from "../engine/migrator.js";
 import { UnderwayError } from "../errors.js";
 import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../migration/load.js";
+import { FAULTS, type Fault } from "./faults.js";
 import { clusterBinDir, failover, pauseReplay, replicaLagBytes, resumeReplay, startCluster, type Cluster } from "./cluster.js";
 import { LatencyHistograms, type LatencySummary } from "./latency.js";
 import { auditTable, type TableAudit } from "./ledger.js";
@@ -25,8 +26,7 @@ import { TcpProxy } from "./tcp-proxy.js";
 import { LedgerWorkload, type QueryError } from "./workload.js";
 import { chooseWorkloadTables, newVersionMapping, relationExists, tableView, type AppVersion } from "./workload-tables.js";
 
-export const FAULTS = ["kill", "failover", "lag", "partition", "blocker"] as const;
-export type Fault = (typeof FAULTS)[number];
+export { FAULTS, type Fault } from "./faults.js";
 
 export interface RehearsalOptions {
   /** The migration file to rehearse. */

@@ -3,13 +3,12 @@
  * explicit locks, renames and drops, transaction control, settings, and the data changes
  * that hold a DDL lock. `checkStatement` is the entry point for one statement.
  */
-import { parsePlPgSQLSync } from "libpg-query";
 import type { DoStmt, DropStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from "libpg-query";
 
 import { dottedName, functionsCalled, kindOf, nodeAs, relationName, stringValue } from "../ast.js";
 import type { LintContext } from "../lint-context.js";
 import { RULES } from "../rules.js";
-import { parseSql, TextMap } from "../sql-parser.js";
+import { parsePlPgSql, parseSql, TextMap } from "../sql-parser.js";
 import { checkAlterTable, unsupported } from "./alter-table.js";
 
 const LOCK_MODES = [
@@ -215,7 +214,7 @@ function doBlock(ctx: LintContext, stmt: DoStmt): void {
   const outer = ctx.statement;
   let tree: unknown;
   try {
-    tree = parsePlPgSQLSync(outer.text);
+    tree = parsePlPgSql(outer.text);
   } catch {
     return;
   }
