@@ -32,7 +32,7 @@ describe("findings", () => {
       column: 18,
       table: "orders",
       columnName: "id",
-      type: "int8",
+      type: "bigint",
     });
     expect(finding?.message).toContain("ACCESS EXCLUSIVE");
     expect(finding?.hint).toContain("underway alter_column");
