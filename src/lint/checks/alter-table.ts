@@ -192,12 +192,6 @@ function addColumn(ctx: LintContext, table: string, isNew: boolean, column: Colu
           location: at,
         });
       }
-    } else if (ctx.target.engine === "postgres" && ctx.target.major < 11) {
-      ctx.report("table-rewrite", { table, cause: "column-default" }, {
-        message: `before PostgreSQL 11 a column added with any default rewrites "${table}": ${RULES["table-rewrite"].lock}`,
-        hint: "add the column without a default, then SET DEFAULT and backfill in batches (underway: add_column with up)",
-        location: at,
-      });
     }
   }
   const notNull = column.is_not_null === true || constraints.some((c) => c.contype === "CONSTR_NOTNULL");
@@ -286,17 +280,14 @@ function notNullRoute(ctx: LintContext, column: string): string {
   if (postgresAtLeast(ctx.target, 18)) {
     return `ADD CONSTRAINT c NOT NULL ${column} NOT VALID; then VALIDATE CONSTRAINT c in a later transaction (SHARE UPDATE EXCLUSIVE, PostgreSQL 18) (underway: alter_column nullable: false)`;
   }
-  if (ctx.target.engine === "postgres" && ctx.target.major < 12) {
-    return "before PostgreSQL 12 SET NOT NULL always scans; keep a CHECK (col IS NOT NULL) NOT VALID constraint instead, or use underway alter_column nullable: false";
-  }
   return RULES["set-not-null-scan"].alternative;
 }
 
-/** Whether SET NOT NULL of the column would not scan: it is NOT NULL already, or (PostgreSQL 12+) a validated check proves it. */
+/** Whether SET NOT NULL of the column would not scan: it is NOT NULL already, or a validated check proves it (PostgreSQL 12+, so every supported target). */
 function notNullWithoutScan(ctx: LintContext, relation: RangeVar | undefined, column: string): boolean {
   const facts = ctx.table(relation);
   if (facts?.columns.get(column)?.notNull === true) return true;
-  return ctx.knowledge.hasNotNullProof(facts, column) && (ctx.target.engine !== "postgres" || ctx.target.major >= 12);
+  return ctx.knowledge.hasNotNullProof(facts, column);
 }
 
 function setNotNull(ctx: LintContext, relation: RangeVar | undefined, column: string, location: number | undefined): void {
@@ -319,9 +310,7 @@ function primaryKeyUsingIndex(ctx: LintContext, relation: RangeVar | undefined, 
   const indexName = c.indexname!;
   const index = ctx.knowledge.index(indexName);
   const hint = (column: string) =>
-    ctx.target.engine === "postgres" && ctx.target.major < 12
-      ? `before PostgreSQL 12 setting NOT NULL always scans: add the primary key at a quiet time, with a short lock_timeout`
-      : `first ADD CONSTRAINT c CHECK (${column} IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; SET NOT NULL (no scan), then ADD PRIMARY KEY USING INDEX ${indexName}, which then only takes a brief lock`;
+    `first ADD CONSTRAINT c CHECK (${column} IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; SET NOT NULL (no scan), then ADD PRIMARY KEY USING INDEX ${indexName}, which then only takes a brief lock`;
   if (index?.columns === undefined) {
     ctx.report("set-not-null-scan", { table, columnName: "?", index: indexName }, {
       message: `PRIMARY KEY USING INDEX ${indexName} sets each of its columns NOT NULL; index ${indexName} is not created in the files linted, so its columns are not known to be NOT NULL: ${RULES["set-not-null-scan"].lock} for each nullable one`,
@@ -366,9 +355,7 @@ function validateConstraint(ctx: LintContext, relation: RangeVar | undefined, cm
 function detachPartition(ctx: LintContext, table: string, partition: RangeVar | undefined, concurrent: boolean): void {
   const name = relationName(partition);
   if (concurrent) {
-    if (ctx.target.engine === "postgres" && ctx.target.major < 14) {
-      unsupported(ctx, "DETACH PARTITION ... CONCURRENTLY (PostgreSQL 14+)", "DETACH PARTITION without CONCURRENTLY, at a quiet time with a short lock_timeout and retries", partition?.location);
-    } else if (ctx.inTransaction) {
+    if (ctx.inTransaction) {
       ctx.report("concurrently-in-transaction", { statement: "DETACH PARTITION" }, {
         message: `DETACH PARTITION ${name} CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
         hint: RULES["concurrently-in-transaction"].alternative,
@@ -379,10 +366,7 @@ function detachPartition(ctx: LintContext, table: string, partition: RangeVar | 
   }
   ctx.report("detach-partition-without-concurrently", { table, partition: name }, {
     message: `DETACH PARTITION ${name} from "${table}" without CONCURRENTLY: ${RULES["detach-partition-without-concurrently"].lock}`,
-    hint:
-      ctx.target.engine === "postgres" && ctx.target.major < 14
-        ? "before PostgreSQL 14 there is no CONCURRENTLY: detach at a quiet time, with a short lock_timeout and retries"
-        : RULES["detach-partition-without-concurrently"].alternative,
+    hint: RULES["detach-partition-without-concurrently"].alternative,
     location: partition?.location,
   });
 }

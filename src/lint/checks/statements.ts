@@ -429,9 +429,7 @@ function checkOnly(ctx: LintContext, node: Node): void {
         return;
       }
       if (hasOption(stmt.params, "concurrently")) {
-        if (ctx.target.engine === "postgres" && ctx.target.major < 12) {
-          unsupported(ctx, "REINDEX CONCURRENTLY (PostgreSQL 12+)", "CREATE INDEX CONCURRENTLY a copy, drop the old index CONCURRENTLY, rename the copy");
-        } else if (ctx.inTransaction) {
+        if (ctx.inTransaction) {
           ctx.report("concurrently-in-transaction", { statement: "REINDEX" }, {
             message: `REINDEX CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
             hint: RULES["concurrently-in-transaction"].alternative,
@@ -442,10 +440,7 @@ function checkOnly(ctx: LintContext, node: Node): void {
       ctx.takesStrongLock(target);
       ctx.report("reindex-without-concurrently", { target }, {
         message: `REINDEX ${target} without CONCURRENTLY: ${RULES["reindex-without-concurrently"].lock}`,
-        hint:
-          ctx.target.engine === "postgres" && ctx.target.major < 12
-            ? "before PostgreSQL 12: CREATE INDEX CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, rename the copy"
-            : RULES["reindex-without-concurrently"].alternative,
+        hint: RULES["reindex-without-concurrently"].alternative,
       });
       return;
     }
