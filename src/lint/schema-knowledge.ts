@@ -3,7 +3,7 @@
  * yet), the columns it knows NOT NULL or nullable, identity or generated, with their
  * declared types, the indexes and the constraints it added and validated. One instance
  * is shared by every file of a sequence of migrations, so each file sees what the earlier
- * ones did. Transactions and session
+ * ones did, and `underway convert` keeps one for the file it converts. Transactions and session
  * settings are not here: they end with each file (see LintContext).
  */
 import type { RangeVar, TypeName } from "libpg-query";
@@ -71,6 +71,15 @@ export class SchemaKnowledge {
     if (relation?.relname === undefined) return undefined;
     const candidates = this.tables.get(relation.relname) ?? [];
     return candidates.find((t) => relation.schemaname === undefined || t.schema === undefined || t.schema === relation.schemaname);
+  }
+
+  /**
+   * From here on the tables created so far are existing ones, whose columns stay known:
+   * `underway convert` splits a file into several migrations, and a table an earlier one
+   * created is, to underway, a table like any other.
+   */
+  treatCreatedAsExisting(): void {
+    for (const tables of this.tables.values()) for (const table of tables) table.created = false;
   }
 
   /** The table's facts, made (as an existing table nothing is known about) when missing. */
