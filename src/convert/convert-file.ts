@@ -15,6 +15,8 @@ import { UnderwayError } from "../errors.js";
 import type { Finding } from "../lint/finding.js";
 import { lintSql } from "../lint/lint.js";
 import { RULES } from "../lint/rules.js";
+import { SchemaKnowledge } from "../lint/schema-knowledge.js";
+import { learnStatement } from "../lint/schema-learning.js";
 import { loadSqlParser, parseSql, SqlSyntaxError, TextMap } from "../lint/sql-parser.js";
 import { DEFAULT_TARGET } from "../lint/target.js";
 import type { Target } from "../lint/target.js";
@@ -115,7 +117,8 @@ function firstLine(text: string): string {
 export function convertSql(text: string, options: { file: string; name: string; target?: Target }): ConvertedSql {
   const map = new TextMap(text);
   const statements = parseSql(text, map);
-  const state: ConvertState = { createdTables: new Set(), convertedConstraints: new Set() };
+  const target = options.target ?? DEFAULT_TARGET;
+  const state: ConvertState = { createdTables: new Set(), convertedConstraints: new Set(), knowledge: new SchemaKnowledge(), target };
   const findings: Finding[] = [];
   const notes: string[] = [];
   type Group = { operations: FileOperation[]; comments: string[]; raw?: { transactional: boolean } };
@@ -124,6 +127,8 @@ export function convertSql(text: string, options: { file: string; name: string; 
 
   for (const statement of statements) {
     const where = `line ${statement.line}: ${firstLine(statement.text)}`;
+    // The linter learns what the SQL it lints does; what became operations is learned here.
+    let learned = false;
     for (const part of translateStatement(statement.node, statement.text, state)) {
       if (part.kind === "dropped") continue;
       if (part.kind === "operations") {
@@ -140,6 +145,7 @@ export function convertSql(text: string, options: { file: string; name: string; 
           // A second operation on a column an operation of this migration already changes
           // starts the next migration: underway plans each column's change once.
           if (current === undefined || current.raw !== undefined || touchesAgain(current.operations, operation)) {
+            if (groups.length > 0) state.knowledge.treatCreatedAsExisting();
             groups.push((current = { operations: [], comments: [] }));
           }
           current.operations.push(operation);
@@ -158,18 +164,21 @@ export function convertSql(text: string, options: { file: string; name: string; 
         message: `kept as a sql operation: ${part.reason}`,
         hint: RULES["untranslated-statement"].alternative,
       });
+      // Statements that run in a transaction can share one sql operation; CONCURRENTLY and
+      // the like must run alone. A new migration sees the tables earlier ones created as existing.
+      const shares = current?.raw?.transactional === true && part.transactional;
+      if (!shares && groups.length > 0) state.knowledge.treatCreatedAsExisting();
       findings.push(
         ...lintSql(part.sql, {
           file: options.file,
-          target: options.target ?? DEFAULT_TARGET,
+          target,
           lockTimeoutProvided: true,
+          knowledge: state.knowledge,
           position: (at) => (at.line === 1 ? { line: statement.line, column: statement.column + at.column - 1 } : { line: statement.line + at.line - 1, column: at.column }),
         }),
       );
-      // Statements that run in a transaction can share one sql operation; CONCURRENTLY and
-      // the like must run alone.
-      const previous = current?.raw;
-      if (current !== undefined && previous?.transactional === true && part.transactional) {
+      learned ||= part.sql === statement.text;
+      if (current !== undefined && shares) {
         const operation = current.operations[0]!.sql!;
         operation.up = `${String(operation.up)};\n${part.sql}`;
         current.comments[0] = `${current.comments[0]!}\n${where}`;
@@ -177,6 +186,7 @@ export function convertSql(text: string, options: { file: string; name: string; 
         groups.push((current = { operations: [{ sql: { up: part.sql } }], comments: [`${where}\nkept as SQL: ${part.reason}`], raw: { transactional: part.transactional } }));
       }
     }
+    if (!learned) learnStatement(state.knowledge, statement.node, statement.text);
   }
 
   const migrations = groups.map((group, i) => ({
@@ -193,7 +203,8 @@ const require = createRequire(import.meta.url);
 export function migrationYaml(migration: ConvertedMigration, source: string): string {
   // yaml (CommonJS) is required by the first conversion, not by `import "underway"`.
   const YAML = require("yaml") as typeof import("yaml");
-  const document = new YAML.Document({ operations: migration.operations });
+  // YAML 1.1, as underway reads migration files: a column named n, y, on or off is then quoted, not read back as a boolean.
+  const document = new YAML.Document({ operations: migration.operations }, { version: "1.1" });
   document.commentBefore = ` Converted by "underway convert" from ${source}.\n Review the comments marked TODO before running "underway start".`;
   const operations = document.get("operations", true);
   if (YAML.isSeq(operations)) {

@@ -9,6 +9,9 @@ import { createRequire } from "node:module";
 import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint, CreateStmt, IndexElem, IndexStmt, Node, RangeVar } from "libpg-query";
 
 import { columnsIn, dottedName, kindOf, nodeAs, stringValue } from "../lint/ast.js";
+import type { SchemaKnowledge } from "../lint/schema-knowledge.js";
+import type { Target } from "../lint/target.js";
+import { concurrentIndexRefusal, copyRefusal, dropColumnRefusal, notValidForeignKeyRefusal, type Refusal } from "../lint/underway-limits.js";
 
 /** An operation as it appears in a migration file: one key, the operation's kind. */
 export type FileOperation = Record<string, Record<string, unknown>>;
@@ -28,12 +31,26 @@ export interface ConvertState {
   createdTables: Set<string>;
   /** Constraints (table\u0000name) that became create_constraint operations: underway validates them at complete. */
   convertedConstraints: Set<string>;
+  /** What the file's statements so far say about the schema, as the linter learns it. */
+  knowledge: SchemaKnowledge;
+  target: Target;
 }
 
 class Untranslatable extends Error {}
 
 const require = createRequire(import.meta.url);
 let deparser: typeof import("pgsql-deparser") | undefined;
+
+/** An operation `underway start` would refuse stays SQL, saying why and what to do instead. */
+function refuse(refusal: Refusal | undefined): void {
+  if (refusal !== undefined) throw new Untranslatable(`${refusal.reason}; ${refusal.instead}`);
+}
+
+/** Refuses when start could not copy one of the columns (alter_column and create_constraint copy them). */
+function refuseCopy(state: ConvertState, table: string, columns: string[], operation: string): void {
+  const facts = state.knowledge.table({ relname: table });
+  for (const column of columns) refuse(copyRefusal(state.knowledge, facts, column, operation));
+}
 
 function deparse(node: Node): string {
   // Only convert deparses: pgsql-deparser (CommonJS) is required on first use, so importing
@@ -221,15 +238,18 @@ function alterTableCommand(table: string, cmd: AlterTableCmd, state: ConvertStat
       return [{ add_column: operation }];
     }
     case "AT_DropColumn":
+      refuse(dropColumnRefusal(state.knowledge.table({ relname: table }), column ?? ""));
       return [{ drop_column: { table, column } }];
     case "AT_AlterColumnType": {
       const def = nodeAs(cmd.def, "ColumnDef");
       if (def === undefined || column === undefined) throw new Untranslatable("ALTER COLUMN TYPE without a type");
+      refuseCopy(state, table, [column], "alter_column");
       const up = def.raw_default !== undefined ? expression(def.raw_default) : column;
       notes.push(`review alter_column ${table}.${column}: up converts old values (${up}); down (${column}) converts new values back to the old type, which the SQL does not name`);
       return [{ alter_column: { table, column, type: typeText(def), up, down: column } }];
     }
     case "AT_SetNotNull":
+      refuseCopy(state, table, [column ?? ""], "alter_column");
       notes.push(`TODO alter_column ${table}.${column} nullable: false: rows where ${column} IS NULL need a value; write up as COALESCE(${column}, <value>) or complete fails`);
       return [{ alter_column: { table, column, nullable: false, up: column, down: column } }];
     case "AT_DropNotNull":
@@ -251,6 +271,7 @@ function alterTableCommand(table: string, cmd: AlterTableCmd, state: ConvertStat
 
 function addConstraint(table: string, c: Constraint, state: ConvertState): FileOperation[] {
   const base = (name: string, type: string, columns: string[]): Record<string, unknown> => {
+    refuseCopy(state, table, columns, "create_constraint");
     state.convertedConstraints.add(`${table}\u0000${name}`);
     return { table, name, type, columns, up: identityMap(columns), down: identityMap(columns) };
   };
@@ -265,6 +286,7 @@ function addConstraint(table: string, c: Constraint, state: ConvertState): FileO
     }
     case "CONSTR_FOREIGN": {
       const columns = strings(c.fk_attrs);
+      refuse(notValidForeignKeyRefusal(state.knowledge.table({ relname: table }), state.target));
       const operation = base(c.conname ?? defaultName(table, columns, "fkey"), "foreign_key", columns);
       operation.references = referencesSpec(c);
       if (c.deferrable) operation.deferrable = true;
@@ -275,6 +297,7 @@ function addConstraint(table: string, c: Constraint, state: ConvertState): FileO
     case "CONSTR_PRIMARY": {
       if (c.indexname !== undefined) throw new Untranslatable(`${c.contype === "CONSTR_UNIQUE" ? "UNIQUE" : "PRIMARY KEY"} USING INDEX (already brief: it adopts an index built beforehand)`);
       const columns = strings(c.keys);
+      refuse(concurrentIndexRefusal(state.knowledge.table({ relname: table }), true));
       const type = c.contype === "CONSTR_UNIQUE" ? "unique" : "primary_key";
       const operation = base(c.conname ?? (type === "unique" ? defaultName(table, columns, "key") : `${table}_pkey`), type, columns);
       if (c.nulls_not_distinct) operation.nulls_not_distinct = true;
@@ -285,6 +308,7 @@ function addConstraint(table: string, c: Constraint, state: ConvertState): FileO
     case "CONSTR_NOTNULL": {
       const column = strings(c.keys)[0];
       if (column === undefined) throw new Untranslatable("NOT NULL constraint without a column");
+      refuseCopy(state, table, [column], "alter_column");
       return [{ alter_column: { table, column, nullable: false, up: column, down: column } }];
     }
     default:
@@ -393,6 +417,9 @@ export function translateStatement(node: Node, text: string, state: ConvertState
         return [{ kind: "operations", operations: createTable(nodeAs(node, "CreateStmt")!, state), notes: [] }];
       case "IndexStmt": {
         const stmt = nodeAs(node, "IndexStmt")!;
+        // PostgreSQL builds no index CONCURRENTLY on a partitioned table: neither create_index nor CONCURRENTLY SQL would run.
+        const partitioned = concurrentIndexRefusal(state.knowledge.table(stmt.relation), stmt.unique === true);
+        if (partitioned !== undefined) return [raw(text, `${partitioned.reason}; ${partitioned.instead}`, node)];
         try {
           return [{ kind: "operations", operations: createIndex(stmt), notes: [] }];
         } catch (error) {

@@ -4,6 +4,11 @@
  * every call site.
  */
 import type { Node, RangeVar, TypeName } from "libpg-query";
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+/** pgsql-deparser (CommonJS), required the first time a type is printed, so a lint with no type change never loads it. */
+let deparser: typeof import("pgsql-deparser") | undefined;
 
 type KeysOf<T> = T extends unknown ? keyof T : never;
 type ValueOf<T, K extends PropertyKey> = T extends unknown ? (K extends keyof T ? T[K] : never) : never;
@@ -44,6 +49,21 @@ export function typeBaseName(type: TypeName | undefined): string {
   const names = (type?.names ?? []).map((n) => stringValue(n) ?? "");
   if (names.length === 2 && names[0] === "pg_catalog") return names[1]!;
   return names.join(".");
+}
+
+/**
+ * A type as a person writes it: `bigint`, `varchar(20)`, `interval(3)` (the parse tree holds
+ * `int8`, and `interval(32767,3)`: the first modifier of an interval is its field mask).
+ */
+export function typeText(type: TypeName | undefined): string {
+  if (type === undefined) return "?";
+  try {
+    deparser ??= require("pgsql-deparser") as typeof import("pgsql-deparser");
+    return deparser.deparseSync({ TypeName: type }, { pretty: false });
+  } catch {
+    const mods = typeModifiers(type);
+    return `${typeBaseName(type)}${mods && mods.length > 0 ? `(${mods.join(",")})` : ""}`;
+  }
 }
 
 /** Integer type modifiers (`varchar(20)` -> [20], `numeric(10,2)` -> [10, 2]); undefined when any is not an integer constant. */

@@ -1,14 +1,16 @@
 /**
- * What the linter knows while it walks one SQL text statement by statement: the tables
- * the text itself created (exempt from lock rules), the transaction it is in, whether a
- * lock_timeout is set, and which NOT NULL checks have been validated. Checks read it and
- * report findings through it.
+ * What the linter knows while it walks one SQL text statement by statement: the transaction
+ * it is in, whether a lock_timeout is set, which tables the open transaction has locked, and
+ * (through the shared SchemaKnowledge) what this and earlier files did to the schema.
+ * Checks read it and report findings through it.
  */
 import type { RangeVar } from "libpg-query";
 
 import type { Finding, RuleData } from "./finding.js";
 import type { RuleId, Severity } from "./rules.js";
 import { RULES } from "./rules.js";
+import { SchemaKnowledge } from "./schema-knowledge.js";
+import type { TableFacts } from "./schema-knowledge.js";
 import type { SqlStatement, TextMap, TextPosition } from "./sql-parser.js";
 import type { Target } from "./target.js";
 
@@ -18,31 +20,34 @@ export interface LintTextOptions {
   target: Target;
   /**
    * The whole text runs in one transaction: migration tools that wrap each file in one
-   * (Rails, Flyway by default, ...) or a sql operation with several statements.
+   * (Rails, Flyway by default, ...) or a sql operation with several statements. An explicit
+   * COMMIT or ROLLBACK in the text ends that transaction; what follows runs outside one.
    */
   assumeInTransaction?: boolean;
   /** Whoever runs the text sets lock_timeout itself (underway does for its sql operations). */
   lockTimeoutProvided?: boolean;
   /** Maps a position in the SQL text to one in the file (for SQL inside a YAML or JSON file). */
   position?: (at: TextPosition) => TextPosition;
-}
-
-/** A constraint added NOT VALID, remembered until it is validated. */
-interface PendingConstraint {
-  /** The column it proves NOT NULL, when it is `CHECK (col IS NOT NULL)` or a NOT NULL constraint. */
-  notNullColumn?: string;
-  /** Added inside the transaction block that is still open. */
-  inOpenTransaction: boolean;
+  /**
+   * What earlier texts did to the schema, shared by the files of a sequence of migrations
+   * (and updated by this one); a fresh one when not given.
+   */
+  knowledge?: SchemaKnowledge;
 }
 
 export class LintContext {
   readonly findings: Finding[] = [];
-  private readonly createdTables = new Set<string>();
-  private readonly createdIndexes = new Set<string>();
-  private readonly notNullProven = new Set<string>();
-  private readonly pending = new Map<string, PendingConstraint>();
-  private readonly alteredInTransaction = new Set<string>();
+  readonly knowledge: SchemaKnowledge;
+  /**
+   * Tables locked (more strongly than SHARE UPDATE EXCLUSIVE) by the open transaction, by
+   * name without schema (`public.t` and `t` are one table here), each with the name as written.
+   */
+  private readonly alteredInTransaction = new Map<string, string>();
+  /** Constraints (`table\u0000name`) added NOT VALID in the open transaction. */
+  private readonly addedInTransaction = new Set<string>();
   private explicitDepth = 0;
+  /** The transaction a wrapping tool opens around the text, until an explicit COMMIT or ROLLBACK ends it. */
+  private assumed: boolean;
   private lockTimeout: "unset" | "session" | "local" = "unset";
   private lockTimeoutReported = false;
   private ddlInTransactionReported = false;
@@ -52,8 +57,10 @@ export class LintContext {
   constructor(
     readonly options: LintTextOptions,
     private map: TextMap,
-  ) {}
-
+  ) {
+    this.knowledge = options.knowledge ?? new SchemaKnowledge();
+    this.assumed = options.assumeInTransaction === true;
+  }
   get target(): Target {
     return this.options.target;
   }
@@ -90,7 +97,7 @@ export class LintContext {
 
   /** In a transaction block, explicit or assumed. */
   get inTransaction(): boolean {
-    return this.explicitDepth > 0 || this.options.assumeInTransaction === true;
+    return this.explicitDepth > 0 || this.assumed;
   }
 
   get inExplicitTransaction(): boolean {
@@ -102,11 +109,18 @@ export class LintContext {
     this.ddlInTransactionReported = false;
   }
 
-  endTransaction(): void {
-    this.explicitDepth = 0;
+  /**
+   * COMMIT or ROLLBACK: ends the open transaction, the assumed one too (the tool's own
+   * COMMIT then finds none open). With `chain` (COMMIT AND CHAIN) a new one starts at once.
+   */
+  endTransaction(options: { chain?: boolean } = {}): void {
+    if (options.chain !== true) {
+      this.explicitDepth = 0;
+      this.assumed = false;
+    }
     this.lockHeldReported = false;
     this.alteredInTransaction.clear();
-    for (const constraint of this.pending.values()) constraint.inOpenTransaction = false;
+    this.addedInTransaction.clear();
     if (this.lockTimeout === "local") this.lockTimeout = "unset";
   }
 
@@ -120,57 +134,33 @@ export class LintContext {
     });
   }
 
-  // -- objects the text created ----------------------------------------------------------
+  // -- what the schema is known to hold --------------------------------------------------
 
-  createTable(relation: RangeVar | undefined): void {
-    if (relation?.relname !== undefined) this.createdTables.add(relation.relname);
+  /** The table's facts, when anything is known of it. */
+  table(relation: RangeVar | undefined): TableFacts | undefined {
+    return this.knowledge.table(relation);
   }
 
-  renameTable(from: RangeVar | undefined, to: string | undefined): void {
-    if (from?.relname !== undefined && to !== undefined && this.createdTables.has(from.relname)) this.createdTables.add(to);
-  }
-
-  /** True for a table created earlier in the same text: nobody else can be using it yet. */
+  /** True for a table created earlier in this text or an earlier one of the sequence: nobody else can be using it yet. */
   isNewTable(relation: RangeVar | undefined): boolean {
-    return relation?.relname !== undefined && this.createdTables.has(relation.relname);
+    return this.knowledge.table(relation)?.created === true;
   }
 
-  createIndex(name: string | undefined): void {
-    if (name !== undefined) this.createdIndexes.add(name);
-  }
-
+  /** An index on a table nobody uses yet. */
   isNewIndex(name: string): boolean {
-    return this.createdIndexes.has(name.split(".").pop()!);
+    return this.knowledge.index(name)?.table.created === true;
   }
 
-  // -- constraints -----------------------------------------------------------------------
-
-  private static key(table: string, name: string): string {
-    return `${table}\u0000${name}`;
+  /** Remembers a constraint added NOT VALID in the open transaction (VALIDATE there would hold the ADD's lock). */
+  addedNotValid(table: RangeVar | undefined, name: string | undefined): void {
+    if (name === undefined || table?.relname === undefined || !this.inTransaction) return;
+    this.addedInTransaction.add(`${table.relname}\u0000${name}`);
   }
 
-  /** A constraint added NOT VALID (so VALIDATE CONSTRAINT can be checked against it). */
-  addNotValidConstraint(table: string, name: string | undefined, notNullColumn?: string): void {
-    if (name === undefined) return;
-    this.pending.set(LintContext.key(table, name), { notNullColumn, inOpenTransaction: this.inTransaction });
-  }
-
-  /** Marks a NOT VALID constraint validated; returns whether it was added in the open transaction. */
-  validateConstraint(table: string, name: string | undefined): { sameTransaction: boolean } {
-    if (name === undefined) return { sameTransaction: false };
-    const constraint = this.pending.get(LintContext.key(table, name));
-    if (constraint === undefined) return { sameTransaction: false };
-    if (constraint.notNullColumn !== undefined) this.proveNotNull(table, constraint.notNullColumn);
-    return { sameTransaction: constraint.inOpenTransaction && this.inTransaction };
-  }
-
-  /** A validated CHECK (col IS NOT NULL) exists: SET NOT NULL can skip its scan (PostgreSQL 12+). */
-  proveNotNull(table: string, column: string): void {
-    this.notNullProven.add(LintContext.key(table, column));
-  }
-
-  isNotNullProven(table: string, column: string): boolean {
-    return this.notNullProven.has(LintContext.key(table, column));
+  /** Whether the constraint was added NOT VALID in the transaction that is still open. */
+  wasAddedInTransaction(table: RangeVar | undefined, name: string | undefined): boolean {
+    if (name === undefined || table?.relname === undefined || !this.inTransaction) return false;
+    return this.addedInTransaction.has(`${table.relname}\u0000${name}`);
   }
 
   // -- lock timeout ----------------------------------------------------------------------
@@ -187,7 +177,8 @@ export class LintContext {
    * an existing table: reports the first one that runs without a lock_timeout.
    */
   takesStrongLock(table: string): void {
-    const held = this.inExplicitTransaction ? [...this.alteredInTransaction].find((t) => t !== table) : undefined;
+    const key = LintContext.tableKey(table);
+    const held = this.inExplicitTransaction ? [...this.alteredInTransaction].find(([k]) => k !== key)?.[1] : undefined;
     if (held !== undefined && !this.lockHeldReported) {
       this.lockHeldReported = true;
       this.report("lock-held-across-statements", { table, held }, {
@@ -196,7 +187,7 @@ export class LintContext {
         severity: this.lockTimeout === "unset" && this.options.lockTimeoutProvided !== true ? "error" : "warning",
       });
     }
-    this.alteredInTransaction.add(table);
+    if (!this.alteredInTransaction.has(key)) this.alteredInTransaction.set(key, table);
     if (this.lockTimeout !== "unset" || this.options.lockTimeoutProvided === true || this.lockTimeoutReported) return;
     this.lockTimeoutReported = true;
     this.report("missing-lock-timeout", { table }, {
@@ -206,7 +197,12 @@ export class LintContext {
   }
 
   wasAlteredInTransaction(table: string): boolean {
-    return this.inTransaction && this.alteredInTransaction.has(table);
+    return this.inTransaction && this.alteredInTransaction.has(LintContext.tableKey(table));
+  }
+
+  /** A table's name without its schema; other names ("every table of schema s") as they are. */
+  private static tableKey(name: string): string {
+    return /\s/.test(name) ? name : name.split(".").pop()!;
   }
 
   // -- findings --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import { compareFindings } from "./finding.js";
 import type { Finding } from "./finding.js";
 import { LintContext } from "./lint-context.js";
 import type { LintTextOptions } from "./lint-context.js";
+import { SchemaKnowledge } from "./schema-knowledge.js";
 import { loadSqlParser, parseSql, SqlSyntaxError, TextMap } from "./sql-parser.js";
 import { isSuppressed, readSuppressions } from "./suppression.js";
 import { DEFAULT_TARGET } from "./target.js";
@@ -63,6 +64,11 @@ export interface LintOptions {
   /** Treat each .sql file as one transaction (the migration tool wraps it in BEGIN/COMMIT). */
   assumeInTransaction?: boolean;
   rules?: LintConfig["rules"];
+  /**
+   * What the earlier migrations of a sequence did to the schema; the file adds to it.
+   * `lintPaths` shares one across all the files it lints.
+   */
+  knowledge?: SchemaKnowledge;
 }
 
 /** A file that could not be linted: unreadable, not SQL, or an invalid migration file. */
@@ -107,8 +113,9 @@ export async function lintFile(path: string, options: LintOptions = {}): Promise
   const target = options.target ?? DEFAULT_TARGET;
   const text = await readText(path);
   let findings: Finding[];
+  const knowledge = options.knowledge ?? new SchemaKnowledge();
   if (extname(path).toLowerCase() === ".sql") {
-    findings = lintSql(text, { file: path, target, assumeInTransaction: options.assumeInTransaction });
+    findings = lintSql(text, { file: path, target, assumeInTransaction: options.assumeInTransaction, knowledge });
   } else {
     // The YAML and schema parsers load only for migration files: linting .sql files needs neither.
     const [{ loadMigrationFile }, { embeddedSql }] = await Promise.all([import("../migration/load.js"), import("./migration-sql.js")]);
@@ -126,6 +133,7 @@ export async function lintFile(path: string, options: LintOptions = {}): Promise
             assumeInTransaction: count > 1,
             lockTimeoutProvided: true,
             position: embedded.position,
+            knowledge,
           }),
         );
       } catch (error) {
@@ -156,11 +164,38 @@ function isLintable(path: string): boolean {
   }
 }
 
-/** The lintable files of a directory and its subdirectories, sorted. */
-async function filesIn(dir: string): Promise<string[]> {
+/**
+ * The order migration runners apply files in: by name, with runs of digits compared as
+ * numbers, so `V2__x.sql` comes before `V10__x.sql` (Flyway, golang-migrate, goose) while
+ * zero-padded and timestamped names (Rails, Prisma, Drizzle, node-pg-migrate) keep their
+ * plain order.
+ */
+export function migrationOrder(a: string, b: string): number {
+  const pa = a.split(/(\d+)/);
+  const pb = b.split(/(\d+)/);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    if (i % 2 === 1) {
+      // Digit runs: the longer number (without leading zeros) is the larger one.
+      const nx = x.replace(/^0+(?=\d)/, "");
+      const ny = y.replace(/^0+(?=\d)/, "");
+      if (nx.length !== ny.length) return nx.length - ny.length;
+      if (nx !== ny) return nx < ny ? -1 : 1;
+      continue;
+    }
+    return x < y ? -1 : 1;
+  }
+  if (pa.length !== pb.length) return pa.length - pb.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The lintable files of a directory and its subdirectories, in the order migrations run. */
+export async function filesIn(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const files: string[] = [];
-  for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+  for (const entry of entries.sort((a, b) => migrationOrder(a.name, b.name))) {
     if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
     const path = join(dir, entry.name);
     if (entry.isDirectory()) files.push(...(await filesIn(path)));
@@ -170,8 +205,12 @@ async function filesIn(dir: string): Promise<string[]> {
 }
 
 /**
- * Lints files and directories (every .sql, .yaml, .yml and .json file below a directory).
- * A file that cannot be read or parsed becomes a problem; the others are still linted.
+ * Lints files and directories (every .sql, .yaml, .yml and .json file below a directory)
+ * as one sequence of migrations: the files in the order given, a directory's in the order
+ * migrations run (`migrationOrder`), each file seeing what the earlier ones did to the schema
+ * (the tables they created, the constraints they validated, the columns they made NOT NULL).
+ * Transactions and session settings end with each file. A file that cannot be read or
+ * parsed becomes a problem; the others are still linted.
  *
  * @example
  * const report = await lintPaths(["migrations"], { target: parseTarget("postgres@16") });
@@ -179,6 +218,7 @@ async function filesIn(dir: string): Promise<string[]> {
  */
 export async function lintPaths(paths: string[], options: LintOptions = {}): Promise<LintReport> {
   const report: LintReport = { findings: [], files: [], problems: [] };
+  const knowledge = options.knowledge ?? new SchemaKnowledge();
   for (const path of paths) {
     let files: string[];
     try {
@@ -190,7 +230,7 @@ export async function lintPaths(paths: string[], options: LintOptions = {}): Pro
     for (const file of files) {
       report.files.push(file);
       try {
-        report.findings.push(...(await lintFile(file, options)));
+        report.findings.push(...(await lintFile(file, { ...options, knowledge })));
       } catch (error) {
         if (!(error instanceof UnderwayError)) throw error;
         // Migration-file errors already start with the path.

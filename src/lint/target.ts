@@ -9,11 +9,12 @@ export type Target =
   | { engine: "cockroachdb" }
   | { engine: "yugabytedb" };
 
-/** The oldest PostgreSQL major underway supports, and the default target. */
+/**
+ * The oldest PostgreSQL major underway supports, and the default target. Older majors are
+ * refused: underway cannot run there, so neither its findings nor its hints would hold.
+ */
 export const DEFAULT_POSTGRES_MAJOR = 14;
 export const NEWEST_POSTGRES_MAJOR = 18;
-/** Older majors are accepted so their different findings (no fast defaults before 11 ...) can be seen. */
-export const OLDEST_LINTABLE_MAJOR = 10;
 
 export const DEFAULT_TARGET: Target = { engine: "postgres", major: DEFAULT_POSTGRES_MAJOR };
 
@@ -33,7 +34,11 @@ export function parseTarget(text: string): Target {
   const match = /^(?:postgres|postgresql|pg)(?:@(\d+))?$/.exec(value);
   if (match !== null) {
     const major = match[1] === undefined ? DEFAULT_POSTGRES_MAJOR : Number(match[1]);
-    if (major >= OLDEST_LINTABLE_MAJOR && major <= NEWEST_POSTGRES_MAJOR) return { engine: "postgres", major };
+    if (major >= DEFAULT_POSTGRES_MAJOR && major <= NEWEST_POSTGRES_MAJOR) return { engine: "postgres", major };
+    throw new UnderwayError(
+      "INVALID_ARGUMENT",
+      `unsupported target "${text}": underway supports PostgreSQL ${DEFAULT_POSTGRES_MAJOR} to ${NEWEST_POSTGRES_MAJOR} (postgres@${DEFAULT_POSTGRES_MAJOR} ... postgres@${NEWEST_POSTGRES_MAJOR})`,
+    );
   }
   throw new UnderwayError(
     "INVALID_ARGUMENT",

@@ -2,47 +2,54 @@
  * ALTER TABLE, one subcommand at a time: which ones rewrite, scan under a strong lock,
  * build an index under the lock, or break the application that is still running.
  */
-import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint, Node } from "libpg-query";
+import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint, RangeVar } from "libpg-query";
 
-import { columnsIn, nodeAs, relationName, typeBaseName, typeModifiers } from "../ast.js";
+import { columnsIn, nodeAs, relationName, typeBaseName, typeText } from "../ast.js";
 import { volatilityOf } from "../expression.js";
 import type { TableRewriteCause } from "../finding.js";
 import type { LintContext } from "../lint-context.js";
 import { RULES } from "../rules.js";
+import { defaultObjectName, notNullCheckColumn } from "../schema-learning.js";
 import { formatTarget, postgresAtLeast } from "../target.js";
+import { typeChangeVerdict, usingIsImplicitCast } from "../type-change.js";
+import { concurrentIndexRefusal, copyRefusal, dropColumnRefusal, hintWithout, notValidForeignKeyRefusal } from "../underway-limits.js";
 
 const SERIAL_TYPES = new Set(["smallserial", "serial", "bigserial", "serial2", "serial4", "serial8"]);
-
-/**
- * Target types a column can change to without a rewrite when the old type is the right
- * one (varchar(n) -> varchar(m >= n) or text, numeric(p,s) -> numeric(q >= p, s), cidr ->
- * inet, timestamp -> timestamptz with the session in UTC, text -> citext). The old type is
- * not in the SQL, so these are warnings, not errors.
- */
-const POSSIBLY_BINARY_COERCIBLE = new Set(["text", "varchar", "numeric", "inet", "timestamptz", "citext", "varbit"]);
 
 function constraintsOf(column: ColumnDef): Constraint[] {
   return (column.constraints ?? []).map((c) => nodeAs(c, "Constraint")).filter((c): c is Constraint => c !== undefined);
 }
 
-/** The column a `col IS NOT NULL` expression proves not null, if that is all it says. */
-export function notNullCheckColumn(expression: Node | undefined): string | undefined {
-  const test = nodeAs(expression, "NullTest");
-  if (test === undefined || test.nulltesttype !== "IS_NOT_NULL") return undefined;
-  const columns = columnsIn(test.arg);
-  return nodeAs(test.arg, "ColumnRef") !== undefined && columns.length === 1 ? columns[0] : undefined;
-}
+/**
+ * Subcommands whose lock is no stronger than the SHARE UPDATE EXCLUSIVE of VALIDATE
+ * CONSTRAINT (ALTER TABLE, Notes: each subcommand's lock level): reads and writes go on.
+ */
+const WEAK_SUBCOMMANDS = new Set([
+  "AT_ValidateConstraint",
+  "AT_SetStatistics",
+  "AT_SetOptions",
+  "AT_ResetOptions",
+  "AT_SetRelOptions",
+  "AT_ResetRelOptions",
+  "AT_ClusterOn",
+  "AT_DropCluster",
+  "AT_DetachPartitionFinalize",
+]);
 
-function lockTimeoutWorthy(cmd: AlterTableCmd): boolean {
-  // VALIDATE CONSTRAINT takes SHARE UPDATE EXCLUSIVE, which reads and writes do not wait for.
-  return cmd.subtype !== "AT_ValidateConstraint";
+function takesStrongLock(cmd: AlterTableCmd): boolean {
+  if (cmd.subtype === "AT_DetachPartition") return nodeAs(cmd.def, "PartitionCmd")?.concurrent !== true;
+  // ATTACH PARTITION takes SHARE UPDATE EXCLUSIVE on the partitioned table (ACCESS EXCLUSIVE on the partition).
+  return !WEAK_SUBCOMMANDS.has(cmd.subtype ?? "") && cmd.subtype !== "AT_AttachPartition";
 }
 
 export function checkAlterTable(ctx: LintContext, stmt: AlterTableStmt): void {
   const table = relationName(stmt.relation);
   const isNew = ctx.isNewTable(stmt.relation);
   const cmds = (stmt.cmds ?? []).map((c) => nodeAs(c, "AlterTableCmd")).filter((c): c is AlterTableCmd => c !== undefined);
-  if (!isNew && cmds.some(lockTimeoutWorthy)) ctx.takesStrongLock(table);
+  // Whether the open transaction already holds a strong lock on the table, before this statement takes its own.
+  const heldBefore = ctx.wasAlteredInTransaction(table);
+  const strong = cmds.filter(takesStrongLock);
+  if (!isNew && strong.length > 0) ctx.takesStrongLock(table);
   if (cmds.some((c) => c.subtype !== "AT_ValidateConstraint")) ctx.ddlInTransaction("ALTER TABLE");
 
   for (const cmd of cmds) {
@@ -51,33 +58,30 @@ export function checkAlterTable(ctx: LintContext, stmt: AlterTableStmt): void {
         addColumn(ctx, table, isNew, nodeAs(cmd.def, "ColumnDef"));
         break;
       case "AT_AlterColumnType":
-        if (!isNew) alterColumnType(ctx, table, cmd.name ?? "?", nodeAs(cmd.def, "ColumnDef"));
+        if (!isNew) alterColumnType(ctx, stmt.relation, cmd.name ?? "?", nodeAs(cmd.def, "ColumnDef"));
         break;
       case "AT_SetNotNull":
-        if (!isNew) setNotNull(ctx, table, cmd.name ?? "?", undefined);
+        if (!isNew) setNotNull(ctx, stmt.relation, cmd.name ?? "?", undefined);
         break;
       case "AT_AddConstraint": {
         const constraint = nodeAs(cmd.def, "Constraint");
-        if (constraint !== undefined) addConstraint(ctx, table, isNew, constraint);
+        if (constraint !== undefined) addConstraint(ctx, stmt.relation, isNew, constraint);
         break;
       }
-      case "AT_ValidateConstraint": {
-        const { sameTransaction } = ctx.validateConstraint(table, cmd.name);
-        if (sameTransaction) {
-          ctx.report("validate-in-same-transaction", { table, constraint: cmd.name ?? "?" }, {
-            message: `VALIDATE CONSTRAINT ${cmd.name ?? ""} runs in the transaction that added it NOT VALID: ${RULES["validate-in-same-transaction"].lock}`,
-            hint: RULES["validate-in-same-transaction"].alternative,
-          });
-        }
+      case "AT_ValidateConstraint":
+        validateConstraint(ctx, stmt.relation, cmd, { heldBefore, otherSubcommands: strong.length > 0 });
         break;
-      }
       case "AT_DropColumn":
         if (!isNew) {
-          ctx.report("drop-column", { table, columnName: cmd.name ?? "?" }, {
-            message: `dropping column "${cmd.name ?? ""}" of "${table}": ${RULES["drop-column"].lock}`,
-            hint: RULES["drop-column"].alternative,
+          const column = cmd.name ?? "?";
+          ctx.report("drop-column", { table, columnName: column }, {
+            message: `dropping column "${column}" of "${table}": ${RULES["drop-column"].lock}`,
+            hint: refusalHint(RULES["drop-column"].alternative, dropColumnRefusal(ctx.table(stmt.relation), column)),
           });
         }
+        break;
+      case "AT_DetachPartition":
+        if (!isNew) detachPartition(ctx, table, nodeAs(cmd.def, "PartitionCmd")?.name, nodeAs(cmd.def, "PartitionCmd")?.concurrent === true);
         break;
       case "AT_SetTableSpace":
         if (!isNew) rewrite(ctx, table, "set-tablespace", `SET TABLESPACE moves every block of ${stmt.objtype === "OBJECT_INDEX" ? "index" : "table"} "${table}"`);
@@ -188,12 +192,6 @@ function addColumn(ctx: LintContext, table: string, isNew: boolean, column: Colu
           location: at,
         });
       }
-    } else if (ctx.target.engine === "postgres" && ctx.target.major < 11) {
-      ctx.report("table-rewrite", { table, cause: "column-default" }, {
-        message: `before PostgreSQL 11 a column added with any default rewrites "${table}": ${RULES["table-rewrite"].lock}`,
-        hint: "add the column without a default, then SET DEFAULT and backfill in batches (underway: add_column with up)",
-        location: at,
-      });
     }
   }
   const notNull = column.is_not_null === true || constraints.some((c) => c.contype === "CONSTR_NOTNULL");
@@ -236,58 +234,179 @@ function addColumn(ctx: LintContext, table: string, isNew: boolean, column: Colu
   }
 }
 
-function alterColumnType(ctx: LintContext, table: string, column: string, def: ColumnDef | undefined): void {
-  const type = typeBaseName(def?.typeName);
-  const modifiers = typeModifiers(def?.typeName);
-  const written = `${type}${modifiers && modifiers.length > 0 ? `(${modifiers.join(",")})` : ""}`;
-  const using = def?.raw_default !== undefined;
-  const maybeFree = !using && POSSIBLY_BINARY_COERCIBLE.has(type.toLowerCase());
-  ctx.report("column-type-change", { table, columnName: column, type: written }, {
-    message: maybeFree
-      ? `changing "${column}" of "${table}" to ${written} rewrites the table under ACCESS EXCLUSIVE unless it only widens the old type (varchar(n) to varchar(m >= n) or text, numeric precision up with the same scale, cidr to inet, timestamp to timestamptz with TimeZone UTC); the old type is not in the file, so check it`
-      : `changing "${column}" of "${table}" to ${written}${using ? " with USING" : ""}: ${RULES["column-type-change"].lock}`,
-    hint: RULES["column-type-change"].alternative,
-    location: def?.location,
-    severity: maybeFree ? "warning" : "error",
-  });
-  if (!maybeFree) {
-    ctx.report("rewrite-loses-writes", { table, cause: "column type change" }, {
-      message: `changing the type of "${column}" rewrites "${table}": ${RULES["rewrite-loses-writes"].lock}`,
-      hint: RULES["rewrite-loses-writes"].alternative,
-      location: def?.location,
-    });
-  }
+/** A hint naming an underway operation start would refuse here: the reason and what to do instead. */
+function refusalHint(hint: string, refusal: { reason: string; instead: string } | undefined): string {
+  return refusal === undefined ? hint : `${refusal.instead} (${refusal.reason})`;
 }
 
-function setNotNull(ctx: LintContext, table: string, column: string, location: number | undefined): void {
-  // From PostgreSQL 12 a validated CHECK (col IS NOT NULL) lets SET NOT NULL skip its scan.
-  if (ctx.isNotNullProven(table, column) && (ctx.target.engine !== "postgres" || ctx.target.major >= 12)) return;
-  const hint = postgresAtLeast(ctx.target, 18)
-    ? `ADD CONSTRAINT c NOT NULL ${column} NOT VALID; then VALIDATE CONSTRAINT c in a later transaction (SHARE UPDATE EXCLUSIVE, PostgreSQL 18) (underway: alter_column nullable: false)`
-    : ctx.target.engine === "postgres" && ctx.target.major < 12
-      ? "before PostgreSQL 12 SET NOT NULL always scans; keep a CHECK (col IS NOT NULL) NOT VALID constraint instead, or use underway alter_column nullable: false"
-      : RULES["set-not-null-scan"].alternative;
+function alterColumnType(ctx: LintContext, relation: RangeVar | undefined, column: string, def: ColumnDef | undefined): void {
+  const table = relationName(relation);
+  if (def?.typeName === undefined) return;
+  const written = typeText(def.typeName);
+  const facts = ctx.table(relation);
+  const old = facts?.columns.get(column)?.type;
+  // A USING that only casts the column to the new type converts as no USING would (Django writes one for every change).
+  const plainCast = usingIsImplicitCast(def.raw_default, column, def.typeName);
+  const verdict = plainCast ? typeChangeVerdict(old, def.typeName) : "rewrite";
+  if (verdict === "no-rewrite") return;
+  const from = old === undefined ? "" : ` from ${typeText(old)}`;
+  const hint = refusalHint(RULES["column-type-change"].alternative, copyRefusal(ctx.knowledge, facts, column, "alter_column"));
+  if (verdict === "maybe-no-rewrite" || verdict === "no-rewrite-in-utc") {
+    ctx.report("column-type-change", { table, columnName: column, type: written }, {
+      message:
+        verdict === "no-rewrite-in-utc"
+          ? `changing "${column}" of "${table}"${from} to ${written} rewrites the table under ACCESS EXCLUSIVE unless the session's TimeZone is UTC (PostgreSQL 12+); the running application also sees the new type at once`
+          : `changing "${column}" of "${table}" to ${written} rewrites the table under ACCESS EXCLUSIVE unless it only widens the old type (varchar(n) to varchar(m >= n) or text, numeric precision up with the same scale, timestamp, time or interval precision up, cidr to inet, timestamp to timestamptz with TimeZone UTC); the old type is not in the files linted, so check it`,
+      hint,
+      location: def.location,
+      severity: "warning",
+    });
+    return;
+  }
+  ctx.report("column-type-change", { table, columnName: column, type: written }, {
+    message: `changing "${column}" of "${table}"${from} to ${written}${plainCast ? "" : " with USING"}: ${RULES["column-type-change"].lock}`,
+    hint,
+    location: def.location,
+  });
+  ctx.report("rewrite-loses-writes", { table, cause: "column type change" }, {
+    message: `changing the type of "${column}" rewrites "${table}": ${RULES["rewrite-loses-writes"].lock}`,
+    hint: RULES["rewrite-loses-writes"].alternative,
+    location: def.location,
+  });
+}
+
+/** What makes SET NOT NULL skip its scan, for the hints: the CHECK route, or PostgreSQL 18's NOT NULL NOT VALID. */
+function notNullRoute(ctx: LintContext, column: string): string {
+  if (postgresAtLeast(ctx.target, 18)) {
+    return `ADD CONSTRAINT c NOT NULL ${column} NOT VALID; then VALIDATE CONSTRAINT c in a later transaction (SHARE UPDATE EXCLUSIVE, PostgreSQL 18) (underway: alter_column nullable: false)`;
+  }
+  return RULES["set-not-null-scan"].alternative;
+}
+
+/** Whether SET NOT NULL of the column would not scan: it is NOT NULL already, or a validated check proves it (PostgreSQL 12+, so every supported target). */
+function notNullWithoutScan(ctx: LintContext, relation: RangeVar | undefined, column: string): boolean {
+  const facts = ctx.table(relation);
+  if (facts?.columns.get(column)?.notNull === true) return true;
+  return ctx.knowledge.hasNotNullProof(facts, column);
+}
+
+function setNotNull(ctx: LintContext, relation: RangeVar | undefined, column: string, location: number | undefined): void {
+  if (notNullWithoutScan(ctx, relation, column)) return;
+  const table = relationName(relation);
   ctx.report("set-not-null-scan", { table, columnName: column }, {
     message: `SET NOT NULL on "${table}"."${column}": ${RULES["set-not-null-scan"].lock}`,
-    hint,
+    hint: hintWithout(notNullRoute(ctx, column), copyRefusal(ctx.knowledge, ctx.table(relation), column, "alter_column")),
     location,
   });
 }
 
-function addConstraint(ctx: LintContext, table: string, isNew: boolean, c: Constraint): void {
+/**
+ * PRIMARY KEY USING INDEX sets every key column NOT NULL, and that scans the table under
+ * the ACCESS EXCLUSIVE lock unless the column is NOT NULL already or a validated CHECK
+ * (col IS NOT NULL) proves it (index_check_primary_key, then SET NOT NULL).
+ */
+function primaryKeyUsingIndex(ctx: LintContext, relation: RangeVar | undefined, c: Constraint): void {
+  const table = relationName(relation);
+  const indexName = c.indexname!;
+  const index = ctx.knowledge.index(indexName);
+  const hint = (column: string) =>
+    `first ADD CONSTRAINT c CHECK (${column} IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; SET NOT NULL (no scan), then ADD PRIMARY KEY USING INDEX ${indexName}, which then only takes a brief lock`;
+  if (index?.columns === undefined) {
+    ctx.report("set-not-null-scan", { table, columnName: "?", index: indexName }, {
+      message: `PRIMARY KEY USING INDEX ${indexName} sets each of its columns NOT NULL; index ${indexName} is not created in the files linted, so its columns are not known to be NOT NULL: ${RULES["set-not-null-scan"].lock} for each nullable one`,
+      hint: hint("col"),
+      location: c.location,
+    });
+    return;
+  }
+  for (const column of index.columns) {
+    if (notNullWithoutScan(ctx, relation, column)) continue;
+    ctx.report("set-not-null-scan", { table, columnName: column, index: indexName }, {
+      message: `PRIMARY KEY USING INDEX ${indexName} sets "${table}"."${column}" NOT NULL, and nothing earlier shows it NOT NULL: ${RULES["set-not-null-scan"].lock}`,
+      hint: hint(column),
+      location: c.location,
+    });
+  }
+}
+
+function validateConstraint(ctx: LintContext, relation: RangeVar | undefined, cmd: AlterTableCmd, held: { heldBefore: boolean; otherSubcommands: boolean }): void {
+  if (ctx.isNewTable(relation)) return;
+  const table = relationName(relation);
+  const name = cmd.name ?? "?";
+  const cause = ctx.wasAddedInTransaction(relation, cmd.name)
+    ? "added-in-transaction"
+    : held.otherSubcommands
+      ? "same-statement"
+      : held.heldBefore
+        ? "altered-in-transaction"
+        : undefined;
+  if (cause === undefined) return;
+  const why = {
+    "added-in-transaction": "runs in the transaction that added it NOT VALID",
+    "same-statement": "shares its ALTER TABLE with subcommands that take a stronger lock, so it scans under theirs",
+    "altered-in-transaction": `runs in a transaction that already holds a strong lock on "${table}" from an earlier statement`,
+  }[cause];
+  ctx.report("validate-in-same-transaction", { table, constraint: name, cause }, {
+    message: `VALIDATE CONSTRAINT ${name} ${why}: ${RULES["validate-in-same-transaction"].lock}`,
+    hint: RULES["validate-in-same-transaction"].alternative,
+  });
+}
+
+function detachPartition(ctx: LintContext, table: string, partition: RangeVar | undefined, concurrent: boolean): void {
+  const name = relationName(partition);
+  if (concurrent) {
+    if (ctx.inTransaction) {
+      ctx.report("concurrently-in-transaction", { statement: "DETACH PARTITION" }, {
+        message: `DETACH PARTITION ${name} CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
+        hint: RULES["concurrently-in-transaction"].alternative,
+        location: partition?.location,
+      });
+    }
+    return;
+  }
+  ctx.report("detach-partition-without-concurrently", { table, partition: name }, {
+    message: `DETACH PARTITION ${name} from "${table}" without CONCURRENTLY: ${RULES["detach-partition-without-concurrently"].lock}`,
+    hint: RULES["detach-partition-without-concurrently"].alternative,
+    location: partition?.location,
+  });
+}
+
+/** The first reason start would refuse to copy one of the columns (create_constraint copies each). */
+function firstCopyRefusal(ctx: LintContext, relation: RangeVar | undefined, columns: string[]) {
+  const facts = ctx.table(relation);
+  for (const column of columns) {
+    const refusal = copyRefusal(ctx.knowledge, facts, column, "create_constraint");
+    if (refusal !== undefined) return refusal;
+  }
+  return undefined;
+}
+
+function stringsOf(nodes: Constraint["keys"]): string[] {
+  return (nodes ?? []).map((k) => nodeAs(k, "String")?.sval).filter((k): k is string => k !== undefined);
+}
+
+function addConstraint(ctx: LintContext, relation: RangeVar | undefined, isNew: boolean, c: Constraint): void {
+  const table = relationName(relation);
   const name = c.conname;
   const label = name === undefined ? "" : ` ${name}`;
   if (c.nulls_not_distinct && !postgresAtLeast(ctx.target, 15) && ctx.target.engine === "postgres") {
     unsupported(ctx, "UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target", c.location);
   }
+  const facts = ctx.table(relation);
   switch (c.contype) {
     case "CONSTR_FOREIGN": {
       const references = relationName(c.pktable);
-      if (c.skip_validation) ctx.addNotValidConstraint(table, name);
-      else if (!isNew) {
+      const columns = stringsOf(c.fk_attrs);
+      const partitionedRefusal = isNew ? undefined : notValidForeignKeyRefusal(facts, ctx.target);
+      if (c.skip_validation) {
+        ctx.addedNotValid(relation, name ?? defaultObjectName(relation?.relname ?? "", columns, "fkey"));
+        if (partitionedRefusal !== undefined) {
+          unsupported(ctx, "NOT VALID foreign keys on a partitioned table (PostgreSQL 18+)", partitionedRefusal.instead, c.location);
+        }
+      } else if (!isNew) {
         ctx.report("foreign-key-without-not-valid", { table, constraint: name, references }, {
           message: `FOREIGN KEY${label} on "${table}" references ${references} and is validated at once: ${RULES["foreign-key-without-not-valid"].lock}`,
-          hint: RULES["foreign-key-without-not-valid"].alternative,
+          hint: partitionedRefusal !== undefined ? refusalHint("", partitionedRefusal) : hintWithout(RULES["foreign-key-without-not-valid"].alternative, firstCopyRefusal(ctx, relation, columns)),
           location: c.location,
         });
       }
@@ -295,29 +414,23 @@ function addConstraint(ctx: LintContext, table: string, isNew: boolean, c: Const
     }
     case "CONSTR_CHECK": {
       const column = notNullCheckColumn(c.raw_expr);
-      if (c.skip_validation) ctx.addNotValidConstraint(table, name, column);
-      else {
-        if (column !== undefined) ctx.proveNotNull(table, column);
-        if (!isNew) {
-          ctx.report("check-without-not-valid", { table, constraint: name }, {
-            message: `CHECK${label} on "${table}" is validated at once: ${RULES["check-without-not-valid"].lock}`,
-            hint: RULES["check-without-not-valid"].alternative,
-            location: c.location,
-          });
-        }
+      if (c.skip_validation) ctx.addedNotValid(relation, name ?? defaultObjectName(relation?.relname ?? "", column === undefined ? [] : [column], "check"));
+      else if (!isNew) {
+        ctx.report("check-without-not-valid", { table, constraint: name }, {
+          message: `CHECK${label} on "${table}" is validated at once: ${RULES["check-without-not-valid"].lock}`,
+          hint: hintWithout(RULES["check-without-not-valid"].alternative, firstCopyRefusal(ctx, relation, columnsIn(c.raw_expr))),
+          location: c.location,
+        });
       }
       break;
     }
     case "CONSTR_NOTNULL": {
-      const column = c.keys?.map((k) => nodeAs(k, "String")?.sval).find((k) => k !== undefined);
+      const column = stringsOf(c.keys)[0];
       if (ctx.target.engine === "postgres" && ctx.target.major < 18) {
         unsupported(ctx, "NOT NULL table constraints (ADD CONSTRAINT ... NOT NULL col, PostgreSQL 18+)", "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then ALTER COLUMN ... SET NOT NULL", c.location);
       }
-      if (c.skip_validation) ctx.addNotValidConstraint(table, name, column);
-      else if (column !== undefined) {
-        if (!isNew) setNotNull(ctx, table, column, c.location);
-        ctx.proveNotNull(table, column);
-      }
+      if (c.skip_validation) ctx.addedNotValid(relation, name ?? defaultObjectName(relation?.relname ?? "", column === undefined ? [] : [column], "not_null"));
+      else if (column !== undefined && !isNew) setNotNull(ctx, relation, column, c.location);
       break;
     }
     case "CONSTR_PRIMARY":
@@ -331,11 +444,26 @@ function addConstraint(ctx: LintContext, table: string, isNew: boolean, c: Const
           location: c.location,
         });
       }
-      // USING INDEX adopts an index built beforehand (CONCURRENTLY): only a brief lock.
-      if (c.indexname !== undefined || isNew) break;
+      if (isNew) break;
+      // USING INDEX adopts an index built beforehand (CONCURRENTLY): only a brief lock, unless a primary key must first set its columns NOT NULL.
+      if (c.indexname !== undefined) {
+        if (c.contype === "CONSTR_PRIMARY") primaryKeyUsingIndex(ctx, relation, c);
+        break;
+      }
+      const keys = stringsOf(c.keys);
+      let hint: string;
+      if (kind === "exclude") hint = "there is no USING INDEX for EXCLUDE: build it in a maintenance window, or enforce the rule another way";
+      else {
+        const partitioned = concurrentIndexRefusal(facts, true);
+        hint = partitioned !== undefined ? refusalHint("", partitioned) : hintWithout(RULES["constraint-builds-index"].alternative, firstCopyRefusal(ctx, relation, keys));
+        const nullable = kind === "primary key" ? keys.filter((k) => !notNullWithoutScan(ctx, relation, k)) : [];
+        if (nullable.length > 0 && partitioned === undefined) {
+          hint = `${hint}; make ${nullable.map((k) => `"${k}"`).join(", ")} NOT NULL first (CHECK (... IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL), or PRIMARY KEY USING INDEX scans the table to set it`;
+        }
+      }
       ctx.report("constraint-builds-index", { table, constraint: name, kind }, {
         message: `${kind.toUpperCase()}${label} on "${table}" builds its index inside ALTER TABLE: ${RULES["constraint-builds-index"].lock}`,
-        hint: kind === "exclude" ? "there is no USING INDEX for EXCLUDE: build it in a maintenance window, or enforce the rule another way" : RULES["constraint-builds-index"].alternative,
+        hint,
         location: c.location,
       });
       break;

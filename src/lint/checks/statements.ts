@@ -3,12 +3,15 @@
  * explicit locks, renames and drops, transaction control, settings, and the data changes
  * that hold a DDL lock. `checkStatement` is the entry point for one statement.
  */
-import type { DoStmt, DropStmt, IndexStmt, Node, RenameStmt, VariableSetStmt } from "libpg-query";
+import type { AlterDomainStmt, DoStmt, DropStmt, IndexStmt, Node, RangeVar, RenameStmt, TruncateStmt, VariableSetStmt } from "libpg-query";
 
 import { dottedName, functionsCalled, kindOf, nodeAs, relationName, stringValue } from "../ast.js";
 import type { LintContext } from "../lint-context.js";
+import { doBlockStatements } from "../plpgsql.js";
 import { RULES } from "../rules.js";
-import { parsePlPgSql, parseSql, TextMap } from "../sql-parser.js";
+import { learnStatement } from "../schema-learning.js";
+import { parseSql, TextMap } from "../sql-parser.js";
+import { concurrentIndexRefusal } from "../underway-limits.js";
 import { checkAlterTable, unsupported } from "./alter-table.js";
 
 const LOCK_MODES = [
@@ -53,6 +56,11 @@ function createIndex(ctx: LintContext, stmt: IndexStmt): void {
   if (stmt.nulls_not_distinct && ctx.target.engine === "postgres" && ctx.target.major < 15) {
     unsupported(ctx, "NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target");
   }
+  const partitioned = concurrentIndexRefusal(ctx.table(stmt.relation), stmt.unique === true);
+  if (stmt.concurrent && partitioned !== undefined) {
+    unsupported(ctx, `CREATE INDEX CONCURRENTLY on partitioned table "${table}"`, partitioned.instead);
+    return;
+  }
   if (stmt.concurrent) {
     if (ctx.inTransaction) {
       ctx.report("concurrently-in-transaction", { statement: "CREATE INDEX" }, {
@@ -62,16 +70,19 @@ function createIndex(ctx: LintContext, stmt: IndexStmt): void {
     }
     return;
   }
-  if (ctx.isNewTable(stmt.relation)) {
-    ctx.createIndex(stmt.idxname);
-    return;
-  }
+  if (ctx.isNewTable(stmt.relation)) return;
   ctx.takesStrongLock(table);
   ctx.ddlInTransaction("CREATE INDEX");
   ctx.report("require-concurrent-index-creation", { table, index: stmt.idxname }, {
     message: `CREATE ${stmt.unique ? "UNIQUE " : ""}INDEX ${stmt.idxname === undefined ? "" : `${stmt.idxname} `}on "${table}" without CONCURRENTLY: ${RULES["require-concurrent-index-creation"].lock}`,
-    hint: RULES["require-concurrent-index-creation"].alternative,
+    hint: partitioned === undefined ? RULES["require-concurrent-index-creation"].alternative : `${partitioned.instead} (${partitioned.reason})`,
   });
+}
+
+/** A relation from a dotted name (`public.users`). */
+function relationOf(name: string): Pick<RangeVar, "relname" | "schemaname"> {
+  const parts = name.split(".");
+  return parts.length > 1 ? { schemaname: parts[parts.length - 2]!, relname: parts[parts.length - 1]! } : { relname: parts[0]! };
 }
 
 function drop(ctx: LintContext, stmt: DropStmt): void {
@@ -98,11 +109,24 @@ function drop(ctx: LintContext, stmt: DropStmt): void {
     }
     return;
   }
+  if (stmt.removeType === "OBJECT_SCHEMA") {
+    // Without CASCADE, DROP SCHEMA fails unless the schema is empty.
+    if (stmt.behavior !== "DROP_CASCADE") return;
+    ctx.ddlInTransaction("DROP SCHEMA");
+    for (const schema of (stmt.objects ?? []).map((o) => stringValue(o) ?? "?")) {
+      if (ctx.knowledge.isCreated("schema", schema)) continue;
+      ctx.takesStrongLock(`every table of schema ${schema}`);
+      ctx.report("drop-schema", { schema }, {
+        message: `DROP SCHEMA "${schema}" CASCADE: ${RULES["drop-schema"].lock}`,
+        hint: RULES["drop-schema"].alternative,
+      });
+    }
+    return;
+  }
   if (stmt.removeType === "OBJECT_TABLE") {
     ctx.ddlInTransaction("DROP TABLE");
     for (const table of names) {
-      const relname = table.split(".").pop()!;
-      if (ctx.isNewTable({ relname })) continue;
+      if (ctx.isNewTable(relationOf(table))) continue;
       ctx.takesStrongLock(table);
       ctx.report("drop-table", { table }, {
         message: `dropping table "${table}": ${RULES["drop-table"].lock}`,
@@ -125,14 +149,117 @@ function rename(ctx: LintContext, stmt: RenameStmt): void {
     });
   } else if (stmt.renameType === "OBJECT_TABLE") {
     ctx.ddlInTransaction("ALTER TABLE ... RENAME TO");
-    if (isNew) {
-      ctx.renameTable(stmt.relation, stmt.newname);
-      return;
-    }
+    if (isNew) return;
     ctx.takesStrongLock(table);
     ctx.report("rename-table", { table, to: stmt.newname ?? "?" }, {
       message: `renaming table "${table}" to "${stmt.newname ?? ""}": ${RULES["rename-table"].lock}`,
       hint: RULES["rename-table"].alternative,
+    });
+  } else if (stmt.renameType === "OBJECT_SCHEMA") {
+    const schema = stmt.subname ?? "?";
+    if (ctx.knowledge.isCreated("schema", schema)) return;
+    ctx.report("rename-schema", { schema, to: stmt.newname ?? "?" }, {
+      message: `renaming schema "${schema}" to "${stmt.newname ?? ""}": ${RULES["rename-schema"].lock}`,
+      hint: RULES["rename-schema"].alternative,
+    });
+  }
+}
+
+function truncate(ctx: LintContext, stmt: TruncateStmt): void {
+  const cascade = stmt.behavior === "DROP_CASCADE";
+  ctx.ddlInTransaction("TRUNCATE");
+  for (const relation of (stmt.relations ?? []).map((r) => nodeAs(r, "RangeVar"))) {
+    if (ctx.isNewTable(relation)) continue;
+    const table = relationName(relation);
+    ctx.takesStrongLock(table);
+    ctx.report("truncate-table", { table, cascade }, {
+      message: `TRUNCATE ${relation?.inh === true ? "" : "ONLY "}"${table}"${cascade ? " CASCADE" : ""}: ACCESS EXCLUSIVE on "${table}"${cascade ? " and on every table that references it (emptied with it)" : ""} until the transaction ends, and every row the running application reads is gone at once`,
+      hint: RULES["truncate-table"].alternative,
+      location: relation?.location,
+    });
+  }
+}
+
+/**
+ * ALTER DOMAIN: a constraint added without NOT VALID, and SET NOT NULL, check every column
+ * of the domain in every table, holding SHARE on each (validateDomainCheckConstraint);
+ * VALIDATE CONSTRAINT does the same scan under the same lock, but at a time of one's choosing.
+ */
+function alterDomain(ctx: LintContext, stmt: AlterDomainStmt): void {
+  const domain = dottedName(stmt.typeName);
+  if (ctx.knowledge.isCreated("type", domain.split(".").pop()!)) return;
+  const constraint = nodeAs(stmt.def, "Constraint");
+  const on = `every table with a column of domain "${domain}"`;
+  const report = (message: string, severity: "error" | "warning", name?: string) => {
+    ctx.takesStrongLock(on);
+    ctx.report("domain-constraint-scan", { domain, ...(name === undefined ? {} : { constraint: name }) }, {
+      message: `${message}: ${RULES["domain-constraint-scan"].lock}`,
+      hint: RULES["domain-constraint-scan"].alternative,
+      severity,
+    });
+  };
+  if (stmt.subtype === "C" && constraint?.contype === "CONSTR_CHECK" && constraint.skip_validation !== true) {
+    report(`ADD CONSTRAINT${constraint.conname === undefined ? "" : ` ${constraint.conname}`} on domain "${domain}" without NOT VALID checks ${on}`, "error", constraint.conname);
+  } else if ((stmt.subtype === "C" && constraint?.contype === "CONSTR_NOTNULL") || stmt.subtype === "O") {
+    report(`NOT NULL on domain "${domain}" (which cannot be NOT VALID; CHECK (VALUE IS NOT NULL) NOT VALID can) checks ${on}`, "error", constraint?.conname);
+  } else if (stmt.subtype === "V") {
+    report(`VALIDATE CONSTRAINT ${stmt.name ?? ""} of domain "${domain}" scans ${on}; safe to leave for a quiet time, but not free`, "warning", stmt.name);
+  }
+}
+
+/** `WHERE true`, `WHERE 1 = 1`: a WHERE that keeps every row. */
+function alwaysTrue(node: Node | undefined): boolean {
+  if (node === undefined) return true;
+  if (nodeAs(node, "A_Const")?.boolval?.boolval === true) return true;
+  const expr = nodeAs(node, "A_Expr");
+  if (expr?.kind !== "AEXPR_OP" || dottedName(expr.name) !== "=") return false;
+  const constant = (n: Node | undefined) => {
+    const c = nodeAs(n, "A_Const");
+    return c === undefined ? undefined : JSON.stringify({ ...c, location: 0 });
+  };
+  return constant(expr.lexpr) !== undefined && constant(expr.lexpr) === constant(expr.rexpr);
+}
+
+/** The tables a statement reads: every relation in it but the one an INSERT writes and what INTO creates. */
+function tablesRead(node: unknown, skip: Set<unknown>): RangeVar[] {
+  const found: RangeVar[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (typeof value === "object" && value !== null) {
+      if (skip.has(value)) return;
+      const relation = (value as { RangeVar?: RangeVar }).RangeVar;
+      if (relation !== undefined) {
+        if (!skip.has(relation)) found.push(relation);
+        return;
+      }
+      for (const key in value) visit((value as Record<string, unknown>)[key]);
+    }
+  };
+  visit(node);
+  return found;
+}
+
+/**
+ * A query that reads a table this transaction altered holds the ALTER's lock while it
+ * reads: a count(*) or a SELECT without WHERE scans the whole table under it.
+ */
+function scanInDdlTransaction(ctx: LintContext, node: Node): void {
+  if (!ctx.inTransaction) return;
+  const insert = nodeAs(node, "InsertStmt");
+  const select = nodeAs(node, "SelectStmt") ?? nodeAs(insert?.selectStmt, "SelectStmt");
+  if (select === undefined) return;
+  const skip = new Set<unknown>([insert?.relation, select.intoClause?.rel]);
+  const bounded = select.whereClause !== undefined || select.limitCount !== undefined;
+  const reported = new Set<string>();
+  for (const relation of tablesRead(select, skip)) {
+    const table = relationName(relation);
+    if (reported.has(table) || ctx.isNewTable(relation) || !ctx.wasAlteredInTransaction(table)) continue;
+    reported.add(table);
+    ctx.report("scan-in-ddl-transaction", { table }, {
+      message: `this query reads "${table}" in the transaction that altered it${bounded ? "; a WHERE or LIMIT may keep it short, but" : ", scanning it, and"} ${RULES["scan-in-ddl-transaction"].lock.replace(/ \(a warning .*\)$/, "")}`,
+      hint: RULES["scan-in-ddl-transaction"].alternative,
+      location: relation.location,
+      severity: bounded ? "warning" : "error",
     });
   }
 }
@@ -179,51 +306,22 @@ function advisoryLocks(ctx: LintContext, node: Node): void {
   }
 }
 
-/** The SQL a PL/pgSQL body runs: static statements, and EXECUTE of a string constant. */
-function plpgsqlStatements(tree: unknown): { query: string; lineno: number }[] {
-  const found: { query: string; lineno: number }[] = [];
-  const visit = (value: unknown, lineno: number): void => {
-    if (Array.isArray(value)) {
-      for (const item of value) visit(item, lineno);
-      return;
-    }
-    if (typeof value !== "object" || value === null) return;
-    const record = value as Record<string, unknown>;
-    const line = typeof record.lineno === "number" ? record.lineno : lineno;
-    const execsql = record.PLpgSQL_stmt_execsql as { lineno?: number; sqlstmt?: { PLpgSQL_expr?: { query?: string } } } | undefined;
-    if (execsql?.sqlstmt?.PLpgSQL_expr?.query !== undefined) found.push({ query: execsql.sqlstmt.PLpgSQL_expr.query, lineno: execsql.lineno ?? line });
-    const dynamic = record.PLpgSQL_stmt_dynexecute as { lineno?: number; query?: { PLpgSQL_expr?: { query?: string } } } | undefined;
-    const literal = dynamic?.query?.PLpgSQL_expr?.query;
-    if (literal !== undefined && /^'(?:[^']|'')*'$/s.test(literal.trim())) {
-      found.push({ query: literal.trim().slice(1, -1).replace(/''/g, "'"), lineno: dynamic?.lineno ?? line });
-    }
-    for (const key in record) visit(record[key], line);
-  };
-  visit(tree, 1);
-  return found;
-}
-
 /**
  * A DO block's statements are checked like the file's own (Drizzle Kit, for one, wraps
  * each foreign key in `DO $$ BEGIN ALTER TABLE ... EXCEPTION WHEN duplicate_object ...`).
  * The block runs as one statement, so its statements share one transaction.
  */
 function doBlock(ctx: LintContext, stmt: DoStmt): void {
-  const language = (stmt.args ?? []).map((a) => nodeAs(a, "DefElem")).find((d) => d?.defname === "language");
-  if (language !== undefined && stringValue(language.arg)?.toLowerCase() !== "plpgsql") return;
   const outer = ctx.statement;
-  let tree: unknown;
-  try {
-    tree = parsePlPgSql(outer.text);
-  } catch {
-    return;
-  }
+  const inner = doBlockStatements(stmt, outer.text);
+  if (inner === undefined) return;
   const saved = ctx.snapshot();
   const lines = outer.text.split("\n");
-  const wasInTransaction = ctx.inExplicitTransaction;
+  // Outside a transaction block the DO statement is a transaction of its own; inside one (explicit or assumed) it is part of it.
+  const wasInTransaction = ctx.inTransaction;
   if (!wasInTransaction) ctx.beginTransaction();
   try {
-    for (const { query, lineno } of plpgsqlStatements(tree)) {
+    for (const { query, lineno } of inner) {
       // PL/pgSQL counts lines from the body, which starts on the DO's first line.
       const lineIndex = Math.min(Math.max(lineno - 1, 0), lines.length - 1);
       const found = lines[lineIndex]!.indexOf(query.split("\n", 1)[0]!.trim());
@@ -246,14 +344,20 @@ function doBlock(ctx: LintContext, stmt: DoStmt): void {
   }
 }
 
-/** Checks one statement and updates what the context knows. */
+/** Checks one statement, then learns what it did to the schema. */
 export function checkStatement(ctx: LintContext, node: Node): void {
+  checkOnly(ctx, node);
+  learnStatement(ctx.knowledge, node, ctx.statement.text, { intoDoBlocks: false });
+}
+
+function checkOnly(ctx: LintContext, node: Node): void {
   switch (kindOf(node)) {
     case "TransactionStmt": {
-      const kind = nodeAs(node, "TransactionStmt")!.kind;
+      const stmt = nodeAs(node, "TransactionStmt")!;
+      const kind = stmt.kind;
       if (kind === "TRANS_STMT_BEGIN" || kind === "TRANS_STMT_START") ctx.beginTransaction();
       else if (kind === "TRANS_STMT_COMMIT" || kind === "TRANS_STMT_ROLLBACK" || kind === "TRANS_STMT_COMMIT_PREPARED" || kind === "TRANS_STMT_PREPARE") {
-        ctx.endTransaction();
+        ctx.endTransaction({ chain: stmt.chain === true });
       }
       return;
     }
@@ -263,10 +367,29 @@ export function checkStatement(ctx: LintContext, node: Node): void {
     case "SelectStmt":
       setConfigCall(ctx, node);
       advisoryLocks(ctx, node);
+      scanInDdlTransaction(ctx, node);
       return;
+    case "InsertStmt":
+      scanInDdlTransaction(ctx, node);
+      return;
+    case "TruncateStmt":
+      truncate(ctx, nodeAs(node, "TruncateStmt")!);
+      return;
+    case "AlterDomainStmt":
+      alterDomain(ctx, nodeAs(node, "AlterDomainStmt")!);
+      return;
+    case "AlterEnumStmt": {
+      const stmt = nodeAs(node, "AlterEnumStmt")!;
+      const type = dottedName(stmt.typeName);
+      if (stmt.oldVal === undefined || ctx.knowledge.isCreated("type", type.split(".").pop()!)) return;
+      ctx.report("rename-enum-value", { type, value: stmt.oldVal, to: stmt.newVal ?? "?" }, {
+        message: `renaming value '${stmt.oldVal}' of type "${type}" to '${stmt.newVal ?? ""}': ${RULES["rename-enum-value"].lock}`,
+        hint: RULES["rename-enum-value"].alternative,
+      });
+      return;
+    }
     case "CreateStmt": {
       const stmt = nodeAs(node, "CreateStmt")!;
-      ctx.createTable(stmt.relation);
       // Constraints written inside CREATE TABLE are checked for the target version only.
       for (const element of stmt.tableElts ?? []) {
         const constraints = [nodeAs(element, "Constraint"), ...(nodeAs(element, "ColumnDef")?.constraints ?? []).map((c) => nodeAs(c, "Constraint"))];
@@ -282,7 +405,7 @@ export function checkStatement(ctx: LintContext, node: Node): void {
       return;
     }
     case "CreateTableAsStmt":
-      ctx.createTable(nodeAs(node, "CreateTableAsStmt")!.into?.rel);
+      scanInDdlTransaction(ctx, nodeAs(node, "CreateTableAsStmt")!.query ?? node);
       return;
     case "AlterTableStmt":
       checkAlterTable(ctx, nodeAs(node, "AlterTableStmt")!);
@@ -306,9 +429,7 @@ export function checkStatement(ctx: LintContext, node: Node): void {
         return;
       }
       if (hasOption(stmt.params, "concurrently")) {
-        if (ctx.target.engine === "postgres" && ctx.target.major < 12) {
-          unsupported(ctx, "REINDEX CONCURRENTLY (PostgreSQL 12+)", "CREATE INDEX CONCURRENTLY a copy, drop the old index CONCURRENTLY, rename the copy");
-        } else if (ctx.inTransaction) {
+        if (ctx.inTransaction) {
           ctx.report("concurrently-in-transaction", { statement: "REINDEX" }, {
             message: `REINDEX CONCURRENTLY inside a transaction block: ${RULES["concurrently-in-transaction"].lock}`,
             hint: RULES["concurrently-in-transaction"].alternative,
@@ -319,10 +440,7 @@ export function checkStatement(ctx: LintContext, node: Node): void {
       ctx.takesStrongLock(target);
       ctx.report("reindex-without-concurrently", { target }, {
         message: `REINDEX ${target} without CONCURRENTLY: ${RULES["reindex-without-concurrently"].lock}`,
-        hint:
-          ctx.target.engine === "postgres" && ctx.target.major < 12
-            ? "before PostgreSQL 12: CREATE INDEX CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, rename the copy"
-            : RULES["reindex-without-concurrently"].alternative,
+        hint: RULES["reindex-without-concurrently"].alternative,
       });
       return;
     }
@@ -397,12 +515,20 @@ export function checkStatement(ctx: LintContext, node: Node): void {
     }
     case "UpdateStmt":
     case "DeleteStmt": {
-      const relation = (nodeAs(node, "UpdateStmt") ?? nodeAs(node, "DeleteStmt"))!.relation;
+      const stmt = (nodeAs(node, "UpdateStmt") ?? nodeAs(node, "DeleteStmt"))!;
+      const relation = stmt.relation;
       const table = relationName(relation);
-      if (!ctx.isNewTable(relation) && ctx.wasAlteredInTransaction(table)) {
+      const statement = kindOf(node) === "UpdateStmt" ? "UPDATE" : "DELETE";
+      if (ctx.isNewTable(relation)) return;
+      if (ctx.wasAlteredInTransaction(table)) {
         ctx.report("backfill-in-ddl-transaction", { table }, {
-          message: `${kindOf(node) === "UpdateStmt" ? "UPDATE" : "DELETE"} of "${table}" in the transaction that altered it: ${RULES["backfill-in-ddl-transaction"].lock}`,
+          message: `${statement} of "${table}" in the transaction that altered it: ${RULES["backfill-in-ddl-transaction"].lock}`,
           hint: RULES["backfill-in-ddl-transaction"].alternative,
+        });
+      } else if (alwaysTrue(stmt.whereClause)) {
+        ctx.report("data-change-without-where", { table, statement }, {
+          message: `${statement} of every row of "${table}" in one statement: ${RULES["data-change-without-where"].lock}`,
+          hint: RULES["data-change-without-where"].alternative,
         });
       }
       return;
