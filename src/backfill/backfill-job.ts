@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { connect, type Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
-import { UnderwayError, describeError } from "../errors.js";
+import { InterruptedError, UnderwayError, describeError } from "../errors.js";
+import { stopReason, throwIfStopped } from "../engine/interrupt.js";
 import type { Backfill, BackfillContext, BackfillResult } from "./backfill.js";
 import { runWorker, type WorkerOutcome } from "./backfill-worker.js";
 import { JobStore, type JobRow } from "./job-store.js";
@@ -67,6 +68,7 @@ export class BackfillJob implements Backfill {
         }
       }
 
+      throwIfStopped(ctx.signal, () => `before the backfill of ${ctx.table}`);
       const settings = { current: job.settings };
       const pids = new Set<number>();
       monitor = new ThrottleMonitor(control, ctx.stateSchema, qualified(ctx.schema, ctx.table), () => settings.current, () => [...pids]);
@@ -99,6 +101,7 @@ export class BackfillJob implements Backfill {
             onThrottle: (reason) => throttles.set(i, reason),
             onPid: (pid) => pids.add(pid),
             stop,
+            signal: ctx.signal,
           }).then(
             (outcome) => {
               active--;
@@ -163,6 +166,14 @@ export class BackfillJob implements Backfill {
         clearInterval(ticker);
       }
       await report().catch(() => undefined);
+      if (outcomes.includes("interrupted") && !outcomes.includes("cancelled")) {
+        const rows = await store.rowsDone(jobId);
+        throw new InterruptedError(
+          stopReason(ctx.signal!),
+          `during the backfill of ${ctx.table} (${rows.toLocaleString("en-US")} of about ${Math.max(rowsTotal, rows).toLocaleString("en-US")} rows done, every batch's cursor kept)`,
+          "",
+        );
+      }
       if (outcomes.includes("cancelled")) {
         const state = (await store.state(jobId))?.state;
         throw new UnderwayError(

@@ -24,6 +24,11 @@ export interface BackfillContext {
   /** Physical table name. */
   table: string;
   onProgress?: ((progress: BackfillProgress) => void) | undefined;
+  /**
+   * Stops the backfill at its next batch boundary: every committed batch's cursor is kept
+   * and the ranges are released, so `resume` carries on at once from where it stopped.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface BackfillResult {

@@ -1,7 +1,8 @@
 import { mkdir, writeFile, access } from "node:fs/promises";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { UnderwayError, exitCodeFor, toUnderwayError } from "../errors.js";
+import { InterruptedError, UnderwayError, exitCodeFor, toUnderwayError } from "../errors.js";
+import { stopOnSignals } from "./signals.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
@@ -138,6 +139,11 @@ function verifySummary(report: VerifyReport): string {
   return `${rows.toLocaleString("en-US")} rows: ${bad} mismatching${skipped ? `, ${skipped} relation(s) not verifiable` : ""}`;
 }
 
+/** Commands that run a phase: SIGINT and SIGTERM stop them at a safe point (see signals.ts). */
+const STOPPABLE = new Set(["start", "resume", "complete", "rollback", "migrate", "verify"]);
+/** The running command's stop signal, if it is one of STOPPABLE. */
+let stopSignal: AbortSignal | undefined;
+
 function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: (event: MigrationEvent) => void = printer.onEvent): Migrator {
   const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
   if (!databaseUrl) {
@@ -149,6 +155,7 @@ function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: 
     stateSchema: options.stateSchema,
     lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout) },
     onEvent,
+    ...(stopSignal ? { signal: stopSignal } : {}),
   });
 }
 
@@ -189,10 +196,15 @@ export function buildProgram(): Command {
     <A extends unknown[]>(fn: (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
     async (...args: A) => {
       const options = args[args.length - 2] as GlobalOptions;
+      const command = args[args.length - 1] as Command;
       const printer = new ProgressPrinter(process.stderr, Boolean(options.json) || (options as ObserveFlags).logFormat === "json");
+      const stop = STOPPABLE.has(command.name()) ? stopOnSignals(printer) : null;
+      stopSignal = stop?.signal;
       try {
         await fn(printer, ...args);
       } finally {
+        stop?.dispose();
+        stopSignal = undefined;
         printer.end();
       }
     };
@@ -434,12 +446,15 @@ export function buildProgram(): Command {
   );
 
   connectionOptions(
-    program
-      .command("migrate")
-      .description("apply every pending migration file of a directory, in order (start then complete each)")
-      .argument("<dir>", "directory of migration files"),
+    backfillFlags(
+      program
+        .command("migrate")
+        .description("apply every pending migration file of a directory, in order (start then complete each)")
+        .argument("<dir>", "directory of migration files"),
+    ),
   ).action(
-    action(async (printer, dir: string, options: GlobalOptions) => {
+    action(async (printer, dir: string, options: GlobalOptions & BackfillFlags) => {
+      const backfill = { workers: workersFrom(options), leaseSeconds: leaseSecondsFrom(options), settings: settingsFrom(options) };
       const files = await loadMigrationDir(dir);
       const migrator = migratorFor(options, printer);
       const history = await migrator.history().catch((error: unknown) => {
@@ -460,7 +475,18 @@ export function buildProgram(): Command {
           continue;
         }
         printer.line(`migrating ${file.name}`);
-        await migrator.start(file, { complete: true });
+        try {
+          await migrator.start(file, { complete: true, ...backfill });
+        } catch (error) {
+          if (error instanceof InterruptedError) {
+            throw error.withNext(
+              /contracted/.test(error.next)
+                ? `migration "${file.name}" is contracted: run "underway migrate ${dir}" again to finish`
+                : `migration "${file.name}" stays started: run "underway migrate ${dir}" again to carry on, or "underway rollback"`,
+            );
+          }
+          throw error;
+        }
         applied.push(file.name);
       }
       print(options, { applied }, applied.length ? `applied ${applied.length}: ${applied.join(", ")}` : "nothing to apply");

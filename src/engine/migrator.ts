@@ -1,7 +1,8 @@
 import type { Client } from "../db/connection.js";
 import { connect, isConnectionLoss, isPooled, serverMajorVersion } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
-import { UnderwayError, describeError, toUnderwayError } from "../errors.js";
+import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
+import { throwIfStopped } from "./interrupt.js";
 import { runThrottleQuery } from "../backfill/throttle-monitor.js";
 import type { MigrationFile } from "../migration/load.js";
 import type { Migration } from "../migration/schema.js";
@@ -55,6 +56,13 @@ export interface MigratorOptions {
   /** Replaces the backfill job (for tests, or a custom strategy). */
   backfill?: Backfill;
   onEvent?: (event: MigrationEvent) => void;
+  /**
+   * Stops a running phase at its next safe point: before the next step, after the
+   * backfill's current batch (its ranges released), or while waiting for a lock. The
+   * phase then throws an `InterruptedError` that says what to run next; what was done
+   * stays recorded. The CLI aborts it on SIGINT and SIGTERM (`abort("SIGINT")`).
+   */
+  signal?: AbortSignal;
 }
 
 /** How the backfill of a `start` or `resume` runs. */
@@ -119,7 +127,7 @@ export class Migrator {
   constructor(private readonly options: MigratorOptions) {
     this.schema = options.schema ?? "public";
     this.stateSchema = options.stateSchema ?? "underway";
-    this.lockPolicy = { ...defaultLockPolicy, ...options.lockPolicy };
+    this.lockPolicy = { ...defaultLockPolicy, ...options.lockPolicy, signal: options.signal };
   }
 
   /** Creates the state schema if needed. Idempotent. */
@@ -149,6 +157,8 @@ export class Migrator {
           `migration "${file.name}" was started from a different file (checksum ${active.checksum.slice(0, 12)}, file has ${file.checksum.slice(0, 12)})`,
         );
       }
+      // A complete that was stopped part way: start --complete (and migrate) finishes it.
+      if (active && active.running === "complete" && options.complete) return active;
       if (active && active.running !== null && active.running !== "start") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "${active.running}" again to finish it`);
       }
@@ -291,7 +301,26 @@ export class Migrator {
         const failures = await unresolvedUpFailures(client, this.stateSchema, active.plan.dualWrite ?? []);
         if (failures.length > 0) throw upFailureError(active.name, failures);
         if (!options.skipVerify) {
-          const report = await verifyDualWrite(client, active.plan.dualWrite ?? [], undefined, this.stateSchema);
+          const stop = () => throwIfStopped(this.options.signal, () => "while verifying before the contract, nothing contracted");
+          let said = 0;
+          const progress = (p: VerifyProgress) => {
+            stop();
+            // The first chunk, then at most one line every two seconds.
+            if (said !== 0 && Date.now() - said < 2000) return;
+            said = Date.now();
+            this.options.onEvent?.({ type: "notice", message: `  verified ${p.rowsChecked.toLocaleString("en-US")} rows of ${p.table}`, migration: active.name });
+          };
+          let report: VerifyReport;
+          try {
+            stop();
+            report = await verifyDualWrite(client, active.plan.dualWrite ?? [], progress, this.stateSchema);
+            stop();
+          } catch (error) {
+            if (error instanceof InterruptedError) {
+              throw error.withNext(`migration "${active.name}" is still ready: run "underway complete" again, or "underway rollback"`);
+            }
+            throw error;
+          }
           options.onVerified?.(report);
           if (!report.ok) throw verifyFailure(active.name, report);
         }
@@ -312,9 +341,14 @@ export class Migrator {
       if (active.phase !== "ready") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; verify runs once start has finished`);
       }
-      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], onProgress, this.stateSchema) };
+      const progress = (p: VerifyProgress) => {
+        throwIfStopped(this.options.signal, () => `during verify of ${p.table}, nothing changed`);
+        onProgress?.(p);
+      };
+      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], progress, this.stateSchema) };
     }, { guarded: false });
   }
+
 
   /** Undoes the active migration from whatever point its start reached. */
   async rollback(): Promise<MigrationRecord> {
@@ -496,6 +530,7 @@ export class Migrator {
           onBackfillStart: action === "start" ? () => this.setPhase(client, record.name, "backfilling", "start") : undefined,
           deferBackfill,
           fence: this.fence,
+          signal: this.options.signal,
         },
         action,
         record.plan[action],
@@ -503,7 +538,8 @@ export class Migrator {
         record.startDone,
       );
     } catch (error) {
-      const failure = toUnderwayError(error);
+      let failure = toUnderwayError(error);
+      if (failure instanceof InterruptedError) failure = failure.withNext(await this.nextAfterStop(client, record.name, action));
       await client
         .query(`UPDATE ${this.table()} SET last_error = $3, updated_at = now() WHERE schema = $1 AND name = $2`, [
           this.schema,
@@ -513,6 +549,20 @@ export class Migrator {
         .catch(() => {});
       throw failure;
     }
+  }
+
+  /** What to run after a phase was stopped, from how far it got. */
+  private async nextAfterStop(client: Client, name: string, action: Action): Promise<string> {
+    const record = await this.findRecord(client, name).catch(() => null);
+    if (action === "rollback") return `migration "${name}" is partly rolled back: run "underway rollback" again to finish`;
+    if (action === "complete") {
+      const contractAt = record ? record.plan.complete.findIndex((s) => s.kind === "contract") : -1;
+      if (record && contractAt >= 0 && record.completeDone > contractAt) {
+        return `migration "${name}" is contracted (the old version is gone): run "underway complete" again to finish`;
+      }
+      return `migration "${name}" is ready again: run "underway complete" to contract it, or "underway rollback"`;
+    }
+    return `migration "${name}" stays started (dual writes go on): run "underway resume" to carry on, or "underway rollback"`;
   }
 
   private async setPhase(client: Client, name: string, phase: Phase, running: Action | null): Promise<void> {
@@ -579,7 +629,7 @@ export class Migrator {
       try {
         return await this.onceWithClient(fn, options);
       } catch (error) {
-        if (!options.guarded || !isConnectionLoss(error)) throw error;
+        if (!options.guarded || !isConnectionLoss(error) || this.options.signal?.aborted) throw error;
         firstLoss.at ||= Date.now();
         if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
         const reason = error instanceof Error ? error.message : String(error);
