@@ -7,7 +7,8 @@ import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
 import { redactUrl } from "../db/connection.js";
-import { ident } from "../db/ident.js";
+import { databaseUrlFrom } from "./database-url.js";
+import { displayIdent, ident } from "../db/ident.js";
 import { ProgressPrinter, formatSeconds } from "./output.js";
 import { registerLintCommands } from "./lint-commands.js";
 import { registerRehearseCommand } from "./rehearse-command.js";
@@ -22,6 +23,7 @@ import { observeOptions, registerObserveCommands, withObservation, type ObserveF
 
 interface GlobalOptions {
   databaseUrl?: string;
+  connectTimeout?: string;
   schema: string;
   stateSchema: string;
   lockTimeout: string;
@@ -35,6 +37,7 @@ const VERSION = "0.1.0";
 function connectionOptions(command: Command): Command {
   return command
     .option("--database-url <url>", "PostgreSQL connection URL (default: $DATABASE_URL)")
+    .option("--connect-timeout <duration>", "how long to wait for the database to accept a connection (default: the URL's connect_timeout, else 10s)")
     .option("--schema <name>", "schema the migrations change", "public")
     .option("--state-schema <name>", "schema where underway keeps its state", "underway")
     .option("--lock-timeout <duration>", "lock_timeout for each DDL attempt", "500ms")
@@ -145,10 +148,7 @@ const STOPPABLE = new Set(["start", "resume", "complete", "rollback", "migrate",
 let stopSignal: AbortSignal | undefined;
 
 function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: (event: MigrationEvent) => void = printer.onEvent): Migrator {
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
-  }
+  const databaseUrl = databaseUrlFrom(options);
   return new Migrator({
     databaseUrl,
     schema: options.schema,
@@ -180,6 +180,11 @@ export function recordJson(record: MigrationRecord) {
   };
 }
 
+/** The search_path a client of the new version sets: its version schema, then the schema for what is not in it. */
+function searchPathOf(versionSchema: string, schema: string): string {
+  return `${displayIdent(versionSchema)}, ${displayIdent(schema)}`;
+}
+
 function print(options: { json?: boolean | undefined }, json: unknown, text: string): void {
   process.stdout.write(options.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
 }
@@ -189,7 +194,9 @@ export function buildProgram(): Command {
   const program = new Command("underway")
     .description("Zero-downtime schema and data migrations for PostgreSQL")
     .version(VERSION)
-    .showHelpAfterError("(run with --help for usage)")
+    // Usage errors (an unknown command or option, a missing argument) read like every other
+    // error: one line, with the same prefix.
+    .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/^error: /, "underway: ").replace(/\s*\n\s*/g, " ")} (run "underway --help" for usage)\n`) })
     .exitOverride();
 
   const action =
@@ -246,6 +253,9 @@ export function buildProgram(): Command {
       .option("--strict-versions", "refuse writes that name no version (underway.version) while the migration is active"),
   ).action(
     action(async (printer, file: string, options: GlobalOptions & BackfillFlags & ObserveFlags & { complete?: boolean; backfill: boolean; strictVersions?: boolean }) => {
+      // Flags first, then the file: a bad flag is said before anything is read.
+      const backfill = { workers: workersFrom(options), leaseSeconds: leaseSecondsFrom(options), settings: settingsFrom(options) };
+      databaseUrlFrom(options);
       const migration = await loadMigrationFile(file);
       const record = await withObservation(options, printer, { migration: migration.name }, async (observation) =>
         observation.record(
@@ -253,9 +263,7 @@ export function buildProgram(): Command {
             complete: Boolean(options.complete),
             backfill: options.backfill,
             strictVersions: Boolean(options.strictVersions),
-            workers: workersFrom(options),
-            leaseSeconds: leaseSecondsFrom(options),
-            settings: settingsFrom(options),
+            ...backfill,
           }),
         ),
       );
@@ -265,7 +273,7 @@ export function buildProgram(): Command {
         record.phase === "completed"
           ? `migration ${record.name} completed; schema "${record.versionSchema}" is the current version`
           : record.phase === "ready"
-            ? `migration ${record.name} started; new version: search_path=${record.versionSchema} (run "underway complete" once every client uses it)`
+            ? `migration ${record.name} started; new version: search_path=${searchPathOf(record.versionSchema, options.schema)} (run "underway complete" once every client uses it)`
             : `migration ${record.name} expanded; backfill not run yet: run "underway resume" to backfill and finish the start`,
       );
     }),
@@ -292,7 +300,7 @@ export function buildProgram(): Command {
         return result;
       });
       if (outcome.kind === "finished") {
-        print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${outcome.record.versionSchema}`);
+        print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${searchPathOf(outcome.record.versionSchema, options.schema)} (run "underway complete" once every client uses it)`);
       } else if (outcome.kind === "joined") {
         print(options, outcome, `helped finish the backfill of ${outcome.tables.join(", ")}`);
       } else {
@@ -432,16 +440,23 @@ export function buildProgram(): Command {
       const migrator = migratorFor(options, printer);
       const latest = await migrator.latest();
       if (!latest) throw new UnderwayError("INVALID_STATE", `no migration has been started in schema "${options.schema}"`);
-      const url = new URL(options.databaseUrl ?? process.env.DATABASE_URL!);
+      const url = new URL(databaseUrlFrom(options));
       url.searchParams.delete("options");
+      const searchPath = searchPathOf(latest.versionSchema, options.schema);
       // libpq percent-decodes URI parameters but does not read "+" as a space, so encode by hand.
       const pin = encodeURIComponent(`-c search_path=${ident(latest.versionSchema)},${ident(options.schema)}`);
       url.search = url.search ? `${url.search}&options=${pin}` : `?options=${pin}`;
+      // As printed it connects: the password stays (this is the command's answer, on stdout).
+      const note =
+        "a transaction pooler (PgBouncer in transaction mode) does not pass this URL's options on: behind one, set search_path in each transaction (SELECT set_config('search_path', '" +
+        searchPath +
+        "', true)) or use withVersion/withKyselyVersion";
       print(
         options,
-        { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, url: redactUrl(url.toString()) },
-        `${latest.versionSchema}\n${redactUrl(url.toString())}`,
+        { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, searchPath, url: url.toString(), note },
+        `${latest.versionSchema}\n${url.toString()}`,
       );
+      if (!options.json) printer.line(`note: ${note}`);
     }),
   );
 
@@ -455,8 +470,8 @@ export function buildProgram(): Command {
   ).action(
     action(async (printer, dir: string, options: GlobalOptions & BackfillFlags) => {
       const backfill = { workers: workersFrom(options), leaseSeconds: leaseSecondsFrom(options), settings: settingsFrom(options) };
-      const files = await loadMigrationDir(dir);
       const migrator = migratorFor(options, printer);
+      const files = await loadMigrationDir(dir);
       const history = await migrator.history().catch((error: unknown) => {
         if (error instanceof UnderwayError && error.code === "INVALID_STATE") return [] as MigrationRecord[];
         throw error;
@@ -500,9 +515,10 @@ export function buildProgram(): Command {
       .argument("<file>", "migration file"),
   ).action(
     action(async (printer, file: string, options: GlobalOptions) => {
+      const migrator = migratorFor(options, printer);
       const migration = await loadMigrationFile(file);
-      const plan = await migratorFor(options, printer).plan(migration);
-      const { text, json } = await renderPlan(plan, { databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, schema: options.schema });
+      const plan = await migrator.plan(migration);
+      const { text, json } = await renderPlan(plan, { databaseUrl: databaseUrlFrom(options), schema: options.schema });
       print(options, json, text);
     }),
   );

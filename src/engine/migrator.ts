@@ -1,5 +1,5 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss, isPooled, serverMajorVersion } from "../db/connection.js";
+import { connect, isConnectionLoss, isPooled, formatMs, isQueryTimeout, redactUrl, serverMajorVersion } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
 import { throwIfStopped } from "./interrupt.js";
@@ -21,6 +21,19 @@ import { validateSql } from "./validate-sql.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
 import { columnDefaultRewrites, sqlCompiles } from "./probe.js";
 import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
+
+/**
+ * How long underway waits for one of its own short queries (status, jobs, pause, cancel,
+ * throttle, latest, unlock...) before it calls the database stuck.
+ */
+const CONTROL_QUERY_TIMEOUT_MS = 30_000;
+
+/** How a method uses its connection: with the migration guard or not; `control`: only short queries. */
+interface ClientUse {
+  guarded: boolean;
+  graceMs?: number;
+  control?: boolean;
+}
 
 export type Phase = "started" | "backfilling" | "ready" | "completed" | "rolled_back";
 
@@ -63,6 +76,11 @@ export interface MigratorOptions {
    * stays recorded. The CLI aborts it on SIGINT and SIGTERM (`abort("SIGINT")`).
    */
   signal?: AbortSignal;
+  /**
+   * How long one of underway's own short queries (status, jobs, pause, cancel, throttle,
+   * latest, unlock, history) may take before the database counts as stuck (default 30 s).
+   */
+  controlQueryTimeoutMs?: number;
 }
 
 /** How the backfill of a `start` or `resume` runs. */
@@ -346,7 +364,7 @@ export class Migrator {
         onProgress?.(p);
       };
       return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], progress, this.stateSchema) };
-    }, { guarded: false });
+    }, { guarded: false, control: false });
   }
 
 
@@ -413,7 +431,7 @@ export class Migrator {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is active (${describePhase(active)}); plan "${file.name}" once it is completed or rolled back`);
       }
       return this.planAgainstCatalog(client, file, this.versionSchemaName(file), await this.lastCompleted(client), {});
-    }, { guarded: false });
+    }, { guarded: false, control: false });
   }
 
   /**
@@ -622,7 +640,7 @@ export class Migrator {
    */
   private async withClient<T>(
     fn: (client: Client) => Promise<T>,
-    options: { guarded: boolean; graceMs?: number } = { guarded: true },
+    options: ClientUse = { guarded: true },
   ): Promise<T> {
     const firstLoss = { at: 0 };
     for (;;) {
@@ -639,8 +657,10 @@ export class Migrator {
     }
   }
 
-  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: { guarded: boolean; graceMs?: number }): Promise<T> {
-    const client = await connect(this.options.databaseUrl, { applicationName: "underway" });
+  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: ClientUse): Promise<T> {
+    const control = options.control ?? !options.guarded;
+    const queryTimeoutMs = this.options.controlQueryTimeoutMs ?? CONTROL_QUERY_TIMEOUT_MS;
+    const client = await connect(this.options.databaseUrl, { applicationName: "underway", ...(control ? { queryTimeoutMs } : {}) });
     let guard: MigrationGuard | undefined;
     try {
       const major = await serverMajorVersion(client);
@@ -657,6 +677,15 @@ export class Migrator {
         await upgradeStateSchema(client, this.stateSchema);
       }
       return await fn(client);
+    } catch (error) {
+      if (isQueryTimeout(error)) {
+        throw new UnderwayError(
+          "CONNECTION",
+          `${redactUrl(this.options.databaseUrl)} did not answer a query within ${formatMs(queryTimeoutMs)}: the server or the network is stuck`,
+          { cause: error },
+        );
+      }
+      throw error;
     } finally {
       this.fence = null;
       await guard?.release().catch(() => {});

@@ -82,7 +82,7 @@ describe("arguments", () => {
 
 describe("connection", () => {
   it("a malformed --database-url is a usage error (2) and hides the password", async () => {
-    const line = expectFailure(await underway(["status", "--database-url", "postgres://u:secret@[bad"]), 2, /invalid database URL/);
+    const line = expectFailure(await underway(["status", "--database-url", "postgres://u:secret@[bad"]), 2, /--database-url is not a URL/);
     expect(line).not.toContain("secret");
   });
 
@@ -232,12 +232,14 @@ describe("invalid migration files", () => {
     });
   }
 
-  it("a missing file and a directory are unreadable files (2)", async () => {
+  it("a missing file and a directory are unreadable files (2), said as such whatever their names", async () => {
     const missing = join(dir, "03_missing.yaml");
-    await refused(["start", missing], new RegExp(`^underway: ${escape(missing)}: cannot read the file \\(ENOENT\\)$`));
+    await refused(["start", missing], new RegExp(`^underway: ${escape(missing)}: no such file$`));
+    await refused(["start", join(dir, "missing.yaml")], /missing\.yaml: no such file$/);
+    await refused(["plan", join(dir, "missing.yaml")], /missing\.yaml: no such file$/);
     const directory = join(dir, "03_a_directory.yaml");
     await mkdir(directory);
-    await refused(["start", directory], /03_a_directory\.yaml: cannot read the file \(EISDIR\)$/);
+    await refused(["start", directory], /03_a_directory\.yaml is a directory; give a migration file \(for a directory of them: underway migrate DIR\)$/);
   });
 
   it("plan refuses an invalid file the same way", async () => {
