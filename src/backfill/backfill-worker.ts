@@ -234,9 +234,10 @@ async function ctidBatch(client: Client, ctx: WorkerContext, range: RangeRow, pa
   const from = Number((range.cursor ?? range.lower ?? ["0"])[0]);
   const end = Number(range.upper[0]);
   const to = Math.min(end, from + pages);
-  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch);
+  const since = ctx.paging.since;
+  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch, since);
   return inBatch(client, ctx.schema, async () => {
-    const result = await client.query(sql, [`(${from},0)`, `(${to},0)`]);
+    const result = await client.query(sql, since === undefined ? [`(${from},0)`, `(${to},0)`] : [`(${from},0)`, `(${to},0)`, since]);
     const rows = result.rowCount ?? 0;
     const finished = to >= end;
     const ok = await advance(client, ctx, range, rows, [String(to)], finished);

@@ -7,6 +7,8 @@ export interface BackfillProgress {
   /** An estimate from the planner's statistics, for the ETA. */
   rowsTotal: number;
   rowsPerSecond: number;
+  /** "paused" while `underway pause` holds the job (its workers wait; the rate is 0). */
+  state?: "running" | "paused";
   /** The signal holding the job back, if any. */
   throttledBy: ThrottleReason | null;
   /** The largest replica replay lag seen, when there are replicas and it is visible. */

@@ -97,7 +97,8 @@ function jobsText(jobs: JobSummary[]): string {
   return jobs
     .map((j) => {
       const pct = j.rowsTotal > 0 ? ((100 * j.rowsDone) / j.rowsTotal).toFixed(1) : "100.0";
-      const eta = j.etaSeconds === null ? "" : `, ETA ${formatSeconds(j.etaSeconds)}`;
+      const moving = j.state === "running" || j.state === "throttled";
+      const eta = j.etaSeconds !== null ? `, ETA ${formatSeconds(j.etaSeconds)}` : moving ? ", ETA unknown" : "";
       const rate = j.rowsPerSecond > 0 ? `, ${Math.round(j.rowsPerSecond).toLocaleString("en-US")} rows/s` : "";
       const why = j.throttledBy ? ` (${j.throttledBy})` : "";
       const error = j.lastError ? `: ${j.lastError}` : "";
