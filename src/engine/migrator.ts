@@ -83,6 +83,12 @@ export interface MigratorOptions {
   controlQueryTimeoutMs?: number;
 }
 
+/** A backfill worker's owner (`host:pid:tag/worker`) as a person reads it. */
+function describeOwner(owner: string): string {
+  const match = /^(.*):(\d+):[0-9a-f]+(?:\/\d+)?$/.exec(owner);
+  return match ? `process ${match[2]} on ${match[1]}` : owner;
+}
+
 /** How the backfill of a `start` or `resume` runs. */
 export interface BackfillOptions {
   /** Workers in this process (default 1). */
@@ -305,6 +311,10 @@ export class Migrator {
    * schema. Unless told to skip it, `verify` runs first and a mismatch stops it.
    */
   async complete(options: CompleteOptions = {}): Promise<MigrationRecord> {
+    return this.refusedWhileBackfilling("complete", () => this.completeGuarded(options));
+  }
+
+  private async completeGuarded(options: CompleteOptions): Promise<MigrationRecord> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       if (active.running === "rollback") {
@@ -370,6 +380,10 @@ export class Migrator {
 
   /** Undoes the active migration from whatever point its start reached. */
   async rollback(): Promise<MigrationRecord> {
+    return this.refusedWhileBackfilling("rollback", () => this.rollbackGuarded());
+  }
+
+  private async rollbackGuarded(): Promise<MigrationRecord> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       // Until the contract commits, complete has only validated constraints rollback drops
@@ -629,6 +643,37 @@ export class Migrator {
 
   private table(): string {
     return qualified(this.stateSchema, "migrations");
+  }
+
+  /**
+   * `complete` or `rollback` while another process runs the active migration's backfill:
+   * the guard refuses it; say what to do about the backfill rather than only who holds it.
+   */
+  private async refusedWhileBackfilling<T>(action: "complete" | "rollback", run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof UnderwayError) || error.code !== "MIGRATION_LOCKED") throw error;
+      const busy = await this.withClient(
+        async (client) => {
+          const active = await this.activeRecord(client);
+          if (!active || active.running !== "start") return null;
+          const jobs = await new JobStore(client, this.stateSchema).summaries(this.schema, active.name);
+          const moving = jobs.filter((j) => j.owners.length > 0 && (j.state === "running" || j.state === "throttled" || j.state === "paused"));
+          return moving.length > 0 ? { name: active.name, tables: moving.map((j) => j.table), owners: [...new Set(moving.flatMap((j) => j.owners.map(describeOwner)))] } : null;
+        },
+        { guarded: false },
+      ).catch(() => null);
+      if (!busy) throw error;
+      const where = `migration "${busy.name}" is backfilling ${busy.tables.join(", ")} in another process (${busy.owners.join(", ")})`;
+      throw new UnderwayError(
+        "MIGRATION_LOCKED",
+        action === "rollback"
+          ? `${where}: run "underway cancel" first, then "underway rollback"`
+          : `${where}: complete needs the backfill done; wait for that process to finish it, or run "underway cancel" first to stop it`,
+        { cause: error },
+      );
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import { Migrator } from "../../src/engine/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { schemaSnapshot } from "../support/schema-snapshot.js";
+import { runUntil } from "../support/cli.js";
 import { json, query, scratchDir, underway, writeMigration, type CliRun } from "./run-cli.js";
 
 /**
@@ -163,5 +164,37 @@ describe("control queries and the URL of the new version", () => {
     expect(asJson).toMatchObject({ versionSchema: "public_01_notes_title", searchPath: "public_01_notes_title, public", url });
     expect(asJson.note).toMatch(/set_config\('search_path', 'public_01_notes_title, public', true\)/);
     expect((await underway(["rollback", "--database-url", db.url])).code).toBe(0);
+  });
+
+  it("complete and rollback while another process backfills are refused, saying to cancel first; cancel then rollback works", async () => {
+    await query(db.url, "CREATE TABLE ledger (id bigint PRIMARY KEY, amount integer NOT NULL)");
+    await query(db.url, "INSERT INTO ledger SELECT g, g FROM generate_series(1, 20000) g");
+    const dir = await scratchDir();
+    const path = await writeMigration(dir, "02_ledger_cents.yaml", [{ add_column: { table: "ledger", column: { name: "cents", type: "bigint", nullable: true }, up: "amount * 100" } }]);
+    const env = { DATABASE_URL: db.url };
+    expect((await underway(["init"], { env })).code).toBe(0);
+    const before = await schemaSnapshot(db.url);
+    const backfilling = runUntil(["start", path, "--max-rate", "200"], /backfill ledger: [1-9]/, env, { signals: [] });
+    let jobs: { state: string; owners: string[] }[] = [];
+    const moving = () => (jobs[0]?.state === "running" || jobs[0]?.state === "throttled") && jobs[0].owners.length > 0;
+    for (let i = 0; i < 100 && !moving(); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const status = await underway(["jobs", "--json"], { env });
+      jobs = status.code === 0 ? (json<{ jobs: typeof jobs }>(status).jobs ?? []) : [];
+    }
+    expect(moving(), JSON.stringify(jobs)).toBe(true);
+
+    const complete = await underway(["complete"], { env });
+    expectOneLine(complete, 1, /^underway: migration "02_ledger_cents" is backfilling ledger in another process \(process \d+ on .+\): complete needs the backfill done; wait for that process to finish it, or run "underway cancel" first to stop it$/);
+    const rollback = await underway(["rollback"], { env });
+    expectOneLine(rollback, 1, /^underway: migration "02_ledger_cents" is backfilling ledger in another process \(process \d+ on .+\): run "underway cancel" first, then "underway rollback"$/);
+
+    expect((await underway(["cancel"], { env })).code).toBe(0);
+    const stopped = await backfilling;
+    expect(stopped.code, stopped.stderr).toBe(1);
+    expect(stopped.stderr).toMatch(/was cancelled; the migration stays started/);
+    const undone = await underway(["rollback"], { env });
+    expect(undone.code, undone.stderr).toBe(0);
+    expect(await schemaSnapshot(db.url)).toEqual(before);
   });
 });
