@@ -466,10 +466,12 @@ export function buildProgram(): Command {
       program
         .command("migrate")
         .description("apply every pending migration file of a directory, in order (start then complete each)")
-        .argument("<dir>", "directory of migration files"),
+        .argument("<dir>", "directory of migration files")
+        .option("--dry-run", "check the files and their order against what is applied, and list what would be applied; change nothing")
+        .option("--allow-out-of-order", "apply a pending file that sorts before one already applied (refused by default)"),
     ),
   ).action(
-    action(async (printer, dir: string, options: GlobalOptions & BackfillFlags) => {
+    action(async (printer, dir: string, options: GlobalOptions & BackfillFlags & { dryRun?: boolean; allowOutOfOrder?: boolean }) => {
       const backfill = { workers: workersFrom(options), leaseSeconds: leaseSecondsFrom(options), settings: settingsFrom(options) };
       const migrator = migratorFor(options, printer);
       const files = await loadMigrationDir(dir);
@@ -478,18 +480,37 @@ export function buildProgram(): Command {
         throw error;
       });
       const known = new Map(history.map((m) => [m.name, m]));
-      const applied: string[] = [];
+      const completed = (name: string) => known.get(name)?.phase === "completed";
       for (const file of files) {
         const record = known.get(file.name);
-        if (record?.phase === "completed") {
-          if (record.checksum !== file.checksum) {
-            throw new UnderwayError(
-              "CHECKSUM_MISMATCH",
-              `${file.path} changed after migration "${file.name}" was completed (checksum ${record.checksum.slice(0, 12)} then, ${file.checksum.slice(0, 12)} now)`,
-            );
-          }
-          continue;
+        if (record?.phase === "completed" && record.checksum !== file.checksum) {
+          throw new UnderwayError(
+            "CHECKSUM_MISMATCH",
+            `${file.path} changed after migration "${file.name}" was completed (checksum ${record.checksum.slice(0, 12)} then, ${file.checksum.slice(0, 12)} now)`,
+          );
         }
+      }
+      const pending = files.filter((f) => !completed(f.name));
+      // As node-pg-migrate and Flyway: a file that sorts before one already applied was
+      // probably merged late, and applying it now puts changes in an order no one tested.
+      const lastApplied = files.findLastIndex((f) => completed(f.name));
+      const early = pending.filter((f) => files.indexOf(f) < lastApplied);
+      if (early.length > 0 && !options.allowOutOfOrder) {
+        throw new UnderwayError(
+          "INVALID_STATE",
+          `${early[0]!.path} is pending but sorts before "${files[lastApplied]!.name}", which is already applied${early.length > 1 ? ` (and ${early.length - 1} more)` : ""}: rename it to sort after, or pass --allow-out-of-order to apply it anyway`,
+        );
+      }
+      if (options.dryRun) {
+        print(
+          options,
+          { dryRun: true, pending: pending.map((f) => ({ name: f.name, path: f.path, outOfOrder: early.includes(f) })), applied: files.filter((f) => completed(f.name)).map((f) => f.name) },
+          pending.length ? `would apply ${pending.length}, in this order: ${pending.map((f) => f.name).join(", ")}` : "nothing to apply",
+        );
+        return;
+      }
+      const applied: string[] = [];
+      for (const file of pending) {
         printer.line(`migrating ${file.name}`);
         try {
           await migrator.start(file, { complete: true, ...backfill });

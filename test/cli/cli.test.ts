@@ -453,6 +453,56 @@ describe("migrate", () => {
   });
 });
 
+describe("migrate: order and --dry-run", () => {
+  let db: FreshDatabase;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    db = await freshDatabase("cli_migrate_order");
+    dir = await scratchDir();
+    env = { DATABASE_URL: db.url };
+    await writeMigration(dir, "01_items.yaml", ITEMS);
+    await writeMigration(dir, "03_add_note.yaml", [{ add_column: { table: "items", column: { name: "note", type: "text", nullable: true } } }]);
+  });
+  afterAll(() => db?.drop());
+
+  it("--dry-run on a fresh database lists every file in order and creates nothing, not even the state schema", async () => {
+    const before = await schemaSnapshot(db.url);
+    const run = expectSuccess(await underway(["migrate", dir, "--dry-run"], { env }));
+    expect(run.stdout.trim()).toBe("would apply 2, in this order: 01_items, 03_add_note");
+    const asJson = json<{ dryRun: boolean; pending: { name: string; outOfOrder: boolean }[]; applied: string[] }>(
+      expectSuccess(await underway(["migrate", dir, "--dry-run", "--json"], { env })),
+    );
+    expect(asJson).toMatchObject({ dryRun: true, applied: [], pending: [{ name: "01_items", outOfOrder: false }, { name: "03_add_note", outOfOrder: false }] });
+    expect(await schemaSnapshot(db.url)).toEqual(before);
+    const [state] = await query<{ ok: boolean }>(db.url, "SELECT to_regnamespace('underway') IS NULL AS ok");
+    expect(state?.ok).toBe(true);
+  });
+
+  it("refuses a pending file that sorts before an applied one, changing nothing; --allow-out-of-order applies it", async () => {
+    expectSuccess(await underway(["migrate", dir], { env }));
+    const late = await writeMigration(dir, "02_index_name.yaml", [{ create_index: { name: "items_name_idx", table: "items", columns: ["name"] } }]);
+    await writeMigration(dir, "04_add_sku.yaml", [{ add_column: { table: "items", column: { name: "sku", type: "text", nullable: true } } }]);
+    const before = await schemaSnapshot(db.url);
+    const refusal = new RegExp(`^underway: ${escape(late)} is pending but sorts before "03_add_note", which is already applied: rename it to sort after, or pass --allow-out-of-order to apply it anyway$`);
+    expectFailure(await underway(["migrate", dir], { env }), 1, refusal);
+    expectFailure(await underway(["migrate", dir, "--dry-run"], { env }), 1, refusal);
+    expect(await schemaSnapshot(db.url)).toEqual(before);
+    expect((await migrationRows(db.url)).map((r) => r.name)).toEqual(["01_items", "03_add_note"]);
+
+    const dry = json<{ pending: { name: string; outOfOrder: boolean }[] }>(
+      expectSuccess(await underway(["migrate", dir, "--dry-run", "--allow-out-of-order", "--json"], { env })),
+    );
+    expect(dry.pending).toEqual([
+      { name: "02_index_name", path: late, outOfOrder: true },
+      { name: "04_add_sku", path: join(dir, "04_add_sku.yaml"), outOfOrder: false },
+    ]);
+    expect(await schemaSnapshot(db.url)).toEqual(before);
+    const run = expectSuccess(await underway(["migrate", dir, "--allow-out-of-order", "--json"], { env }));
+    expect(json(run)).toEqual({ applied: ["02_index_name", "04_add_sku"] });
+  });
+});
+
 describe("new", () => {
   it("writes a template named <14 digits>_NAME.yaml that start refuses until it has an operation", async () => {
     const dir = join(await scratchDir(), "migrations");
