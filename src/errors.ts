@@ -15,6 +15,7 @@ export type UnderwayErrorCode =
   | "CHECKSUM_MISMATCH"
   | "BACKFILL_ABORTED"
   | "CONNECTION"
+  | "INTERRUPTED"
   | "DATABASE";
 
 export class UnderwayError extends Error {
@@ -30,12 +31,42 @@ export class UnderwayError extends Error {
   }
 }
 
-/** Exit codes of the contract: 2 for usage and invalid input, 1 for any other failure. */
-export function exitCodeFor(error: unknown): 1 | 2 {
+/**
+ * Exit codes of the contract: 2 for usage and invalid input, 1 for any other failure; a
+ * phase stopped by a signal exits as a shell reports a process killed by it (128 + its
+ * number: 130 for SIGINT, 143 for SIGTERM).
+ */
+export function exitCodeFor(error: unknown): number {
   if (error instanceof UnderwayError && (error.code === "INVALID_MIGRATION" || error.code === "INVALID_ARGUMENT")) {
     return 2;
   }
+  if (error instanceof InterruptedError) return signalExitCode(error.signal);
   return 1;
+}
+
+/** 128 + the signal's number, as shells report a process a signal ended. */
+export function signalExitCode(signal: string): number {
+  return signal === "SIGTERM" ? 143 : signal === "SIGHUP" ? 129 : 130;
+}
+
+/**
+ * A phase stopped at a safe point because it was asked to (SIGINT, SIGTERM, an aborted
+ * `AbortSignal`): `where` says what was done, `next` what to run to carry on or go back.
+ */
+export class InterruptedError extends UnderwayError {
+  constructor(
+    readonly signal: string,
+    readonly where: string,
+    readonly next: string,
+  ) {
+    super("INTERRUPTED", `stopped by ${signal} ${where}${next ? `; ${next}` : ""}`);
+    this.name = "InterruptedError";
+  }
+
+  /** The same stop with another next step (a command that wraps the phase knows better). */
+  withNext(next: string): InterruptedError {
+    return new InterruptedError(this.signal, this.where, next);
+  }
 }
 
 /**

@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { connect, type Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
-import { UnderwayError, describeError } from "../errors.js";
+import { InterruptedError, UnderwayError, describeError } from "../errors.js";
+import { stopReason, throwIfStopped } from "../engine/interrupt.js";
 import type { Backfill, BackfillContext, BackfillResult } from "./backfill.js";
 import { runWorker, type WorkerOutcome } from "./backfill-worker.js";
 import { JobStore, type JobRow } from "./job-store.js";
-import { choosePaging, estimateRows, splitKeyRanges, tablePages, type KeyRange } from "./paging.js";
+import { choosePaging, estimateRows, nextTransactionId, splitKeyRanges, tablePages, type KeyRange } from "./paging.js";
 import { defaultBackfillSettings, type BackfillSettings } from "./settings.js";
 import { ThrottleMonitor, type ThrottleReason } from "./throttle-monitor.js";
 
@@ -67,6 +68,7 @@ export class BackfillJob implements Backfill {
         }
       }
 
+      throwIfStopped(ctx.signal, () => `before the backfill of ${ctx.table}`);
       const settings = { current: job.settings };
       const pids = new Set<number>();
       monitor = new ThrottleMonitor(control, ctx.stateSchema, qualified(ctx.schema, ctx.table), () => settings.current, () => [...pids]);
@@ -99,6 +101,7 @@ export class BackfillJob implements Backfill {
             onThrottle: (reason) => throttles.set(i, reason),
             onPid: (pid) => pids.add(pid),
             stop,
+            signal: ctx.signal,
           }).then(
             (outcome) => {
               active--;
@@ -119,11 +122,15 @@ export class BackfillJob implements Backfill {
       let lastRows = await store.rowsDone(jobId);
       let lastAt = Date.now();
       let rate = 0;
-      const report = async () => {
+      // `finished`: every range is done, so the rows done are the table's rows, not an estimate.
+      const report = async (finished = false) => {
         const rows = await store.rowsDone(jobId);
+        const total = finished ? rows : Math.max(rowsTotal, rows);
+        const paused = (await store.state(jobId))?.state === "paused";
         const now = Date.now();
         const instant = ((rows - lastRows) * 1000) / Math.max(1, now - lastAt);
-        rate = rate === 0 ? instant : rate * 0.6 + instant * 0.4;
+        // While paused the rate starts again from what the workers do after the pause.
+        rate = paused ? 0 : rate === 0 ? instant : rate * 0.6 + instant * 0.4;
         lastRows = rows;
         lastAt = now;
         const reasons = [...throttles.values()].filter((r): r is ThrottleReason => r !== null);
@@ -131,19 +138,20 @@ export class BackfillJob implements Backfill {
         await store.report(jobId, rate, throttledBy);
         const reading = monitor!.current();
         if (reading.throttleQueryError && reading.throttleQueryFailed) {
-          const paused = await store.pauseForThrottleQuery(
+          const pausedNow = await store.pauseForThrottleQuery(
             jobId,
             reading.throttleQueryFailed,
             `the throttle query fails: ${reading.throttleQueryError}; fix it with "underway throttle --throttle-query ..." (or "none") and run "underway resume"`,
           );
-          if (paused) ctx.onProgress?.({ table: ctx.table, rowsDone: rows, rowsTotal: Math.max(rowsTotal, rows), rowsPerSecond: 0, throttledBy: "throttle-query", lagBytes: reading.lagBytes, warning: `backfill paused: the throttle query fails: ${reading.throttleQueryError}` });
+          if (pausedNow) ctx.onProgress?.({ table: ctx.table, rowsDone: rows, rowsTotal: Math.max(rowsTotal, rows), rowsPerSecond: 0, throttledBy: "throttle-query", lagBytes: reading.lagBytes, warning: `backfill paused: the throttle query fails: ${reading.throttleQueryError}` });
         }
         ctx.onProgress?.({
           table: ctx.table,
           rowsDone: rows,
-          rowsTotal: Math.max(rowsTotal, rows),
-          rowsPerSecond: rate,
-          throttledBy,
+          rowsTotal: total,
+          rowsPerSecond: paused ? 0 : rate,
+          state: paused ? "paused" : "running",
+          throttledBy: paused ? null : throttledBy,
           lagBytes: reading.lagBytes,
           warning: reading.warning,
         });
@@ -162,7 +170,15 @@ export class BackfillJob implements Backfill {
       } finally {
         clearInterval(ticker);
       }
-      await report().catch(() => undefined);
+      await report(outcomes.every((o) => o === "done")).catch(() => undefined);
+      if (outcomes.includes("interrupted") && !outcomes.includes("cancelled")) {
+        const rows = await store.rowsDone(jobId);
+        throw new InterruptedError(
+          stopReason(ctx.signal!),
+          `during the backfill of ${ctx.table} (${rows.toLocaleString("en-US")} of about ${Math.max(rowsTotal, rows).toLocaleString("en-US")} rows done, every batch's cursor kept)`,
+          "",
+        );
+      }
       if (outcomes.includes("cancelled")) {
         const state = (await store.state(jobId))?.state;
         throw new UnderwayError(
@@ -179,7 +195,8 @@ export class BackfillJob implements Backfill {
   }
 
   private async createJob(store: JobStore, client: Client, ctx: BackfillContext, workers: number): Promise<JobRow> {
-    const paging = await choosePaging(client, ctx.schema, ctx.table);
+    const chosen = await choosePaging(client, ctx.schema, ctx.table);
+    const paging = chosen.kind === "ctid" ? { ...chosen, since: await nextTransactionId(client) } : chosen;
     const rowsTotal = await estimateRows(client, ctx.schema, ctx.table);
     let ranges: KeyRange[];
     // More ranges than workers, so a joining process or a finished worker finds work.

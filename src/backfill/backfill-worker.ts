@@ -2,7 +2,8 @@ import type { Client } from "../db/connection.js";
 import { connect, isConnectionLoss } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
-import { isLockConflict, sleep } from "../engine/lock-retry.js";
+import { isLockConflict } from "../engine/lock-retry.js";
+import { sleepUnlessStopped } from "../engine/interrupt.js";
 import { JobStore, type RangeRow } from "./job-store.js";
 import { ctidBatchSql, keyBatchSql, type Key, type Paging } from "./paging.js";
 import type { BackfillSettings } from "./settings.js";
@@ -31,9 +32,11 @@ export interface WorkerContext {
   onPid: (pid: number) => void;
   /** Set by the job to stop the worker (e.g. another worker failed). */
   stop: { requested: boolean };
+  /** Stops the worker at its next batch boundary, its range released for whoever resumes. */
+  signal?: AbortSignal | undefined;
 }
 
-export type WorkerOutcome = "done" | "cancelled";
+export type WorkerOutcome = "done" | "cancelled" | "interrupted";
 
 /**
  * One backfill worker: leases a range, rewrites it batch by batch, each batch in a
@@ -68,6 +71,8 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
   try {
     for (;;) {
       if (ctx.stop.requested) return "cancelled";
+      // Between batches: the last one committed with its cursor, so nothing is lost.
+      if (ctx.signal?.aborted) return "interrupted";
       try {
         if (!client) await open();
         lostSince = null;
@@ -86,7 +91,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           if (job.state === "paused") {
             await s.renew(ctx.jobId, ctx.owner, ctx.leaseSeconds);
             setThrottle(null);
-            await sleep(250);
+            await sleepUnlessStopped(250, ctx.signal);
             lastState = 0;
             continue;
           }
@@ -98,7 +103,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
             const { open: left } = await s.remaining(ctx.jobId);
             if (left === 0) return "done";
             // Others hold what is left; wait to take over if one of them dies.
-            await sleep(1000);
+            await sleepUnlessStopped(1000, ctx.signal);
             continue;
           }
         }
@@ -106,7 +111,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
         if (holding) {
           setThrottle(holding);
           await s.renew(ctx.jobId, ctx.owner, ctx.leaseSeconds);
-          await sleep(250);
+          await sleepUnlessStopped(250, ctx.signal);
           continue;
         }
         const settings = ctx.settings.current;
@@ -134,7 +139,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           const minimum = (result.rows / share) * 1000;
           if (elapsed < minimum) {
             setThrottle("max-rate");
-            await sleep(minimum - elapsed);
+            await sleepUnlessStopped(minimum - elapsed, ctx.signal);
             continue;
           }
         }
@@ -142,7 +147,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
       } catch (error) {
         if (isLockConflict(error)) {
           batchSize = Math.max(ctx.settings.current.batchMin, Math.floor(batchSize / 2));
-          await sleep(200);
+          await sleepUnlessStopped(200, ctx.signal);
           continue;
         }
         if (isConnectionLoss(error)) {
@@ -154,7 +159,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           if (Date.now() - lostSince > 120_000) {
             throw new UnderwayError("CONNECTION", `backfill of ${ctx.table}: lost the database for over 2 minutes`, { cause: error });
           }
-          await sleep(1000);
+          await sleepUnlessStopped(1000, ctx.signal);
           continue;
         }
         throw error;
@@ -229,9 +234,10 @@ async function ctidBatch(client: Client, ctx: WorkerContext, range: RangeRow, pa
   const from = Number((range.cursor ?? range.lower ?? ["0"])[0]);
   const end = Number(range.upper[0]);
   const to = Math.min(end, from + pages);
-  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch);
+  const since = ctx.paging.since;
+  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch, since);
   return inBatch(client, ctx.schema, async () => {
-    const result = await client.query(sql, [`(${from},0)`, `(${to},0)`]);
+    const result = await client.query(sql, since === undefined ? [`(${from},0)`, `(${to},0)`] : [`(${from},0)`, `(${to},0)`, since]);
     const rows = result.rowCount ?? 0;
     const finished = to >= end;
     const ok = await advance(client, ctx, range, rows, [String(to)], finished);

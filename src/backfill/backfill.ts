@@ -7,6 +7,8 @@ export interface BackfillProgress {
   /** An estimate from the planner's statistics, for the ETA. */
   rowsTotal: number;
   rowsPerSecond: number;
+  /** "paused" while `underway pause` holds the job (its workers wait; the rate is 0). */
+  state?: "running" | "paused";
   /** The signal holding the job back, if any. */
   throttledBy: ThrottleReason | null;
   /** The largest replica replay lag seen, when there are replicas and it is visible. */
@@ -24,6 +26,11 @@ export interface BackfillContext {
   /** Physical table name. */
   table: string;
   onProgress?: ((progress: BackfillProgress) => void) | undefined;
+  /**
+   * Stops the backfill at its next batch boundary: every committed batch's cursor is kept
+   * and the ranges are released, so `resume` carries on at once from where it stopped.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface BackfillResult {

@@ -256,7 +256,7 @@ export class JobStore {
         table: job.table,
         state,
         rowsDone,
-        rowsTotal: Math.max(job.rowsTotal, rowsDone),
+        rowsTotal: state === "done" ? rowsDone : Math.max(job.rowsTotal, rowsDone),
         rowsPerSecond: active ? job.rowsPerSecond : 0,
         etaSeconds: state === "done" ? 0 : active && job.rowsPerSecond > 0 ? Math.round(remaining / job.rowsPerSecond) : null,
         throttledBy: state === "throttled" ? job.throttledBy : null,

@@ -13,7 +13,17 @@ export type Key = string[];
  */
 export type Paging =
   | { kind: "key"; columns: { name: string; type: string }[]; touch: string }
-  | { kind: "ctid"; touch: string };
+  | {
+      kind: "ctid";
+      touch: string;
+      /**
+       * The first transaction id after the job began (32-bit, as text). A row version
+       * written by a later transaction was written through the dual-write trigger, or by
+       * the backfill itself when its update moved a row into free space of a later page:
+       * a batch leaves those alone, so no row is rewritten, or counted, twice.
+       */
+      since?: string;
+    };
 
 /** One slice of the key space: keys after `lower` (all when null) up to and including `upper`. */
 export interface KeyRange {
@@ -159,7 +169,22 @@ export function keyBatchSql(
   return { bound, update };
 }
 
-/** One batch over pages [from, to) of a table without a usable key. */
-export function ctidBatchSql(schema: string, table: string, touch: string): string {
-  return `UPDATE ${qualified(schema, table)} SET ${ident(touch)} = ${ident(touch)} WHERE ctid >= $1::tid AND ctid < $2::tid`;
+/**
+ * One batch over pages [from, to) of a table without a usable key. With `since` ($3),
+ * only row versions older than the job (frozen ones included: their age is the largest).
+ */
+export function ctidBatchSql(schema: string, table: string, touch: string, since?: string): string {
+  const older = since === undefined ? "" : " AND age(xmin) > age($3::xid)";
+  return `UPDATE ${qualified(schema, table)} SET ${ident(touch)} = ${ident(touch)} WHERE ctid >= $1::tid AND ctid < $2::tid${older}`;
+}
+
+/**
+ * The next transaction id to be assigned, as a 32-bit xid: every transaction from it on
+ * began after this moment, so after the dual-write trigger was in place.
+ */
+export async function nextTransactionId(client: Client): Promise<string> {
+  const { rows } = await client.query<{ xid: string }>(
+    "SELECT greatest(3, (pg_snapshot_xmax(pg_current_snapshot())::text::numeric % 4294967296))::text AS xid",
+  );
+  return rows[0]!.xid;
 }

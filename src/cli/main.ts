@@ -19,6 +19,7 @@ type MigrationCommands = typeof import("./migration-commands.js");
 function connectionOptions(command: Command): Command {
   return command
     .option("--database-url <url>", "PostgreSQL connection URL (default: $DATABASE_URL)")
+    .option("--connect-timeout <duration>", "how long to wait for the database to accept a connection (default: the URL's connect_timeout, else 10s)")
     .option("--schema <name>", "schema the migrations change", "public")
     .option("--state-schema <name>", "schema where underway keeps its state", "underway")
     .option("--lock-timeout <duration>", "lock_timeout for each DDL attempt", "500ms")
@@ -40,24 +41,35 @@ function backfillFlags(command: Command, withWorkers = true): Command {
     .option("--batch-time <duration>", "target duration of one batch", undefined);
 }
 
+/** Commands that run a phase: SIGINT and SIGTERM stop them at a safe point. */
+const STOPPABLE = new Set(["start", "resume", "complete", "rollback", "migrate", "verify"]);
+
 /** Builds the command tree. Exported for tests of argument handling. */
 export function buildProgram(): Command {
   const program = new Command("underway")
     .description("Zero-downtime schema and data migrations for PostgreSQL")
     .version(VERSION)
-    .showHelpAfterError("(run with --help for usage)")
+    // Usage errors (an unknown command or option, a missing argument) read like every other
+    // error: one line, with the same prefix.
+    .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/^error: /, "underway: ").replace(/\s*\n\s*/g, " ")} (run "underway --help" for usage)\n`) })
     .exitOverride();
 
   /** The action of a command that `pick` finds in migration-commands.ts, run with a progress printer on stderr. */
   const action =
     <A extends unknown[]>(pick: (commands: MigrationCommands) => (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
     async (...args: A) => {
-      const [commands, { ProgressPrinter }] = await Promise.all([import("./migration-commands.js"), import("./output.js")]);
+      const [commands, { ProgressPrinter }, { stopOnSignals }] = await Promise.all([import("./migration-commands.js"), import("./output.js"), import("./signals.js")]);
       const options = args[args.length - 2] as GlobalOptions;
+      const command = args[args.length - 1] as Command;
       const printer = new ProgressPrinter(process.stderr, Boolean(options.json) || (options as ObserveFlags).logFormat === "json");
+      // A command that runs a phase stops at a safe point on SIGINT or SIGTERM (see signals.ts).
+      const stop = STOPPABLE.has(command.name()) ? stopOnSignals(printer) : null;
+      commands.setStopSignal(stop?.signal);
       try {
         await pick(commands)(printer, ...args);
       } finally {
+        stop?.dispose();
+        commands.setStopSignal(undefined);
         printer.end();
       }
     };
@@ -129,10 +141,14 @@ export function buildProgram(): Command {
   connectionOptions(program.command("latest").description("print the newest version schema and how to connect to it")).action(action((c) => c.latest));
 
   connectionOptions(
-    program
-      .command("migrate")
-      .description("apply every pending migration file of a directory, in order (start then complete each)")
-      .argument("<dir>", "directory of migration files"),
+    backfillFlags(
+      program
+        .command("migrate")
+        .description("apply every pending migration file of a directory, in order (start then complete each)")
+        .argument("<dir>", "directory of migration files")
+        .option("--dry-run", "check the files and their order against what is applied, and list what would be applied; change nothing")
+        .option("--allow-out-of-order", "apply a pending file that sorts before one already applied (refused by default)"),
+    ),
   ).action(action((c) => c.migrate));
 
   connectionOptions(

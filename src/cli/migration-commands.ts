@@ -6,12 +6,12 @@
  */
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { UnderwayError } from "../errors.js";
+import { InterruptedError, UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
-import { redactUrl } from "../db/connection.js";
-import { ident } from "../db/ident.js";
+import { displayIdent, ident } from "../db/ident.js";
+import { databaseUrlFrom } from "./database-url.js";
 import { type ProgressPrinter, formatSeconds } from "./output.js";
 import { renderPlan } from "../lint/plan-report.js";
 import { describeHolder, type GuardState } from "../engine/migration-guard.js";
@@ -24,6 +24,7 @@ import { withObservation, type ObserveFlags } from "./observe-commands.js";
 /** The flags every database command has (main.ts's `connectionOptions`). */
 export interface GlobalOptions {
   databaseUrl?: string;
+  connectTimeout?: string;
   schema: string;
   stateSchema: string;
   lockTimeout: string;
@@ -84,7 +85,8 @@ function jobsText(jobs: JobSummary[]): string {
   return jobs
     .map((j) => {
       const pct = j.rowsTotal > 0 ? ((100 * j.rowsDone) / j.rowsTotal).toFixed(1) : "100.0";
-      const eta = j.etaSeconds === null ? "" : `, ETA ${formatSeconds(j.etaSeconds)}`;
+      const moving = j.state === "running" || j.state === "throttled";
+      const eta = j.etaSeconds !== null ? `, ETA ${formatSeconds(j.etaSeconds)}` : moving ? ", ETA unknown" : "";
       const rate = j.rowsPerSecond > 0 ? `, ${Math.round(j.rowsPerSecond).toLocaleString("en-US")} rows/s` : "";
       const why = j.throttledBy ? ` (${j.throttledBy})` : "";
       const error = j.lastError ? `: ${j.lastError}` : "";
@@ -129,18 +131,28 @@ function verifySummary(report: VerifyReport): string {
   return `${rows.toLocaleString("en-US")} rows: ${bad} mismatching${skipped ? `, ${skipped} relation(s) not verifiable` : ""}`;
 }
 
+/** The running command's stop signal (main.ts sets it for the commands that run a phase). */
+let stopSignal: AbortSignal | undefined;
+
+export function setStopSignal(signal: AbortSignal | undefined): void {
+  stopSignal = signal;
+}
+
 function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: (event: MigrationEvent) => void = printer.onEvent): Migrator {
-  const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-  if (!databaseUrl) {
-    throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
-  }
+  const databaseUrl = databaseUrlFrom(options);
   return new Migrator({
     databaseUrl,
     schema: options.schema,
     stateSchema: options.stateSchema,
     lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout) },
     onEvent,
+    ...(stopSignal ? { signal: stopSignal } : {}),
   });
+}
+
+/** The search_path a client of the new version sets: its version schema, then the schema for what is not in it. */
+function searchPathOf(versionSchema: string, schema: string): string {
+  return `${displayIdent(versionSchema)}, ${displayIdent(schema)}`;
 }
 
 /** The record as `status --json` shows it. */
@@ -191,6 +203,9 @@ export async function newMigration(name: string, options: NewFlags): Promise<voi
 }
 
 export async function start(printer: ProgressPrinter, file: string, options: StartFlags): Promise<void> {
+  // Flags first, then the file: a bad flag is said before anything is read.
+  const backfill = { workers: workersFrom(options), leaseSeconds: leaseSecondsFrom(options), settings: settingsFrom(options) };
+  databaseUrlFrom(options);
   const migration = await loadMigrationFile(file);
   const record = await withObservation(options, printer, { migration: migration.name }, async (observation) =>
     observation.record(
@@ -198,9 +213,7 @@ export async function start(printer: ProgressPrinter, file: string, options: Sta
         complete: Boolean(options.complete),
         backfill: options.backfill,
         strictVersions: Boolean(options.strictVersions),
-        workers: workersFrom(options),
-        leaseSeconds: leaseSecondsFrom(options),
-        settings: settingsFrom(options),
+        ...backfill,
       }),
     ),
   );
@@ -210,7 +223,7 @@ export async function start(printer: ProgressPrinter, file: string, options: Sta
     record.phase === "completed"
       ? `migration ${record.name} completed; schema "${record.versionSchema}" is the current version`
       : record.phase === "ready"
-        ? `migration ${record.name} started; new version: search_path=${record.versionSchema} (run "underway complete" once every client uses it)`
+        ? `migration ${record.name} started; new version: search_path=${searchPathOf(record.versionSchema, options.schema)} (run "underway complete" once every client uses it)`
         : `migration ${record.name} expanded; backfill not run yet: run "underway resume" to backfill and finish the start`,
   );
 }
@@ -227,7 +240,7 @@ export async function resume(printer: ProgressPrinter, options: ResumeFlags): Pr
     return result;
   });
   if (outcome.kind === "finished") {
-    print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${outcome.record.versionSchema}`);
+    print(options, { outcome: outcome.kind, migration: recordJson(outcome.record) }, `migration ${outcome.record.name} started; new version: search_path=${searchPathOf(outcome.record.versionSchema, options.schema)} (run "underway complete" once every client uses it)`);
   } else if (outcome.kind === "joined") {
     print(options, outcome, `helped finish the backfill of ${outcome.tables.join(", ")}`);
   } else {
@@ -331,49 +344,90 @@ export async function latest(printer: ProgressPrinter, options: GlobalOptions): 
   const migrator = migratorFor(options, printer);
   const latest = await migrator.latest();
   if (!latest) throw new UnderwayError("INVALID_STATE", `no migration has been started in schema "${options.schema}"`);
-  const url = new URL(options.databaseUrl ?? process.env.DATABASE_URL!);
+  const url = new URL(databaseUrlFrom(options));
   url.searchParams.delete("options");
+  const searchPath = searchPathOf(latest.versionSchema, options.schema);
   // libpq percent-decodes URI parameters but does not read "+" as a space, so encode by hand.
   const pin = encodeURIComponent(`-c search_path=${ident(latest.versionSchema)},${ident(options.schema)}`);
   url.search = url.search ? `${url.search}&options=${pin}` : `?options=${pin}`;
+  // As printed it connects: the password stays (this is the command's answer, on stdout).
+  const note =
+    "a transaction pooler (PgBouncer in transaction mode) does not pass this URL's options on: behind one, set search_path in each transaction (SELECT set_config('search_path', '" +
+    searchPath +
+    "', true)) or use withVersion/withKyselyVersion";
   print(
     options,
-    { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, url: redactUrl(url.toString()) },
-    `${latest.versionSchema}\n${redactUrl(url.toString())}`,
+    { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, searchPath, url: url.toString(), note },
+    `${latest.versionSchema}\n${url.toString()}`,
   );
+  if (!options.json) printer.line(`note: ${note}`);
 }
 
-export async function migrate(printer: ProgressPrinter, dir: string, options: GlobalOptions): Promise<void> {
-  const files = await loadMigrationDir(dir);
+export type MigrateFlags = GlobalOptions & BackfillFlags & { dryRun?: boolean; allowOutOfOrder?: boolean };
+
+export async function migrate(printer: ProgressPrinter, dir: string, options: MigrateFlags): Promise<void> {
+  const backfill = { workers: workersFrom(options), leaseSeconds: leaseSecondsFrom(options), settings: settingsFrom(options) };
   const migrator = migratorFor(options, printer);
+  const files = await loadMigrationDir(dir);
   const history = await migrator.history().catch((error: unknown) => {
     if (error instanceof UnderwayError && error.code === "INVALID_STATE") return [] as MigrationRecord[];
     throw error;
   });
   const known = new Map(history.map((m) => [m.name, m]));
-  const applied: string[] = [];
+  const completed = (name: string) => known.get(name)?.phase === "completed";
   for (const file of files) {
     const record = known.get(file.name);
-    if (record?.phase === "completed") {
-      if (record.checksum !== file.checksum) {
-        throw new UnderwayError(
-          "CHECKSUM_MISMATCH",
-          `${file.path} changed after migration "${file.name}" was completed (checksum ${record.checksum.slice(0, 12)} then, ${file.checksum.slice(0, 12)} now)`,
+    if (record?.phase === "completed" && record.checksum !== file.checksum) {
+      throw new UnderwayError(
+        "CHECKSUM_MISMATCH",
+        `${file.path} changed after migration "${file.name}" was completed (checksum ${record.checksum.slice(0, 12)} then, ${file.checksum.slice(0, 12)} now)`,
+      );
+    }
+  }
+  const pending = files.filter((f) => !completed(f.name));
+  // As node-pg-migrate and Flyway: a file that sorts before one already applied was
+  // probably merged late, and applying it now puts changes in an order no one tested.
+  const lastApplied = files.findLastIndex((f) => completed(f.name));
+  const early = pending.filter((f) => files.indexOf(f) < lastApplied);
+  if (early.length > 0 && !options.allowOutOfOrder) {
+    throw new UnderwayError(
+      "INVALID_STATE",
+      `${early[0]!.path} is pending but sorts before "${files[lastApplied]!.name}", which is already applied${early.length > 1 ? ` (and ${early.length - 1} more)` : ""}: rename it to sort after, or pass --allow-out-of-order to apply it anyway`,
+    );
+  }
+  if (options.dryRun) {
+    print(
+      options,
+      { dryRun: true, pending: pending.map((f) => ({ name: f.name, path: f.path, outOfOrder: early.includes(f) })), applied: files.filter((f) => completed(f.name)).map((f) => f.name) },
+      pending.length ? `would apply ${pending.length}, in this order: ${pending.map((f) => f.name).join(", ")}` : "nothing to apply",
+    );
+    return;
+  }
+  const applied: string[] = [];
+  for (const file of pending) {
+    printer.line(`migrating ${file.name}`);
+    try {
+      await migrator.start(file, { complete: true, ...backfill });
+    } catch (error) {
+      if (error instanceof InterruptedError) {
+        throw error.withNext(
+          /contracted/.test(error.next)
+            ? `migration "${file.name}" is contracted: run "underway migrate ${dir}" again to finish`
+            : `migration "${file.name}" stays started: run "underway migrate ${dir}" again to carry on, or "underway rollback"`,
         );
       }
-      continue;
+      throw error;
     }
-    printer.line(`migrating ${file.name}`);
-    await migrator.start(file, { complete: true });
     applied.push(file.name);
   }
   print(options, { applied }, applied.length ? `applied ${applied.length}: ${applied.join(", ")}` : "nothing to apply");
 }
 
 export async function plan(printer: ProgressPrinter, file: string, options: GlobalOptions): Promise<void> {
+  const migrator = migratorFor(options, printer);
   const migration = await loadMigrationFile(file);
-  const plan = await migratorFor(options, printer).plan(migration);
-  const { text, json } = await renderPlan(plan, { databaseUrl: options.databaseUrl ?? process.env.DATABASE_URL, schema: options.schema });
+  const plan = await migrator.plan(migration);
+  const { text, json } = await renderPlan(plan, { databaseUrl: databaseUrlFrom(options), schema: options.schema });
   print(options, json, text);
 }
 

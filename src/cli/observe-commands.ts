@@ -1,3 +1,4 @@
+import { databaseUrlFrom } from "./database-url.js";
 import type { Command } from "commander";
 import type { DestinationStream } from "pino";
 import { UnderwayError } from "../errors.js";
@@ -177,8 +178,7 @@ export function registerObserveCommands(program: Command, connectionOptions: (co
       .option("--token <token>", "the token the controls need (default: $UNDERWAY_DASHBOARD_TOKEN, else a random one)")
       .option("--log-format <format>", "log lines on stderr as text or json", "text"),
   ).action(async (options: DashboardFlags) => {
-    const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-    if (!databaseUrl) throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
+    const databaseUrl = databaseUrlFrom(options);
     const format = parseLogFormat(options.logFormat);
     const port = parsePort(options.port, "--port");
     const logger = createLogger({ format, context: () => ({ schema: options.schema }) });

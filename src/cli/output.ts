@@ -40,10 +40,13 @@ export class ProgressPrinter {
       case "backfill": {
         const p = event.progress;
         const pct = p.rowsTotal > 0 ? Math.min(100, (100 * p.rowsDone) / p.rowsTotal) : 100;
-        const eta = p.rowsPerSecond > 0 ? Math.max(0, (p.rowsTotal - p.rowsDone) / p.rowsPerSecond) : 0;
+        const done = `  backfill ${p.table}: ${p.rowsDone.toLocaleString("en-US")}/${p.rowsTotal.toLocaleString("en-US")} rows (${pct.toFixed(1)}%)`;
         const held = p.throttledBy ? `, throttled by ${p.throttledBy}` : "";
         const lag = p.lagBytes !== null ? `, replica lag ${formatBytes(p.lagBytes)}` : "";
-        const text = `  backfill ${p.table}: ${p.rowsDone.toLocaleString("en-US")}/${p.rowsTotal.toLocaleString("en-US")} rows (${pct.toFixed(1)}%), ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s, ETA ${formatSeconds(eta)}${held}${lag}`;
+        const text =
+          p.state === "paused"
+            ? `${done}, paused (run "underway resume" to carry on)${lag}`
+            : `${done}, ${Math.round(p.rowsPerSecond).toLocaleString("en-US")} rows/s, ETA ${etaText(p.rowsTotal - p.rowsDone, p.rowsPerSecond)}${held}${lag}`;
         if (p.warning && p.warning !== this.lastWarning) {
           this.lastWarning = p.warning;
           this.line(`  warning: ${p.warning}`);
@@ -73,6 +76,12 @@ export class ProgressPrinter {
     if (this.lineOpen) this.stream.write("\n");
     this.lineOpen = false;
   }
+}
+
+/** The time left at the current rate; "unknown" while nothing moves (never "0s" for work left). */
+export function etaText(rowsLeft: number, rowsPerSecond: number): string {
+  if (rowsLeft <= 0) return "0s";
+  return rowsPerSecond > 0 ? formatSeconds(rowsLeft / rowsPerSecond) : "unknown";
 }
 
 export function formatSeconds(seconds: number): string {

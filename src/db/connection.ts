@@ -7,6 +7,51 @@ export type Client = pg.Client;
 export interface ConnectOptions {
   /** Shown in pg_stat_activity, so operators can tell underway's sessions apart. */
   applicationName?: string;
+  /**
+   * A limit on each query of this connection, kept by the client (it holds behind a
+   * pooler, where a session's statement_timeout would not): for underway's own short
+   * control queries, so a stuck server or network is an error, never a hang.
+   */
+  queryTimeoutMs?: number;
+}
+
+/** How long a connection may take to be accepted and answer its start-up, unless the URL says. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The connect timeout a URL asks for: its `connect_timeout` parameter, in seconds as
+ * libpq reads it (0 waits forever), else the default. node-postgres ignores that
+ * parameter, so underway reads it itself; `--connect-timeout` writes it.
+ */
+export function connectTimeoutOf(url: string): number {
+  let value: string | null = null;
+  try {
+    value = new URL(url).searchParams.get("connect_timeout");
+  } catch {
+    return DEFAULT_CONNECT_TIMEOUT_MS;
+  }
+  if (value === null || value.trim() === "") return DEFAULT_CONNECT_TIMEOUT_MS;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new UnderwayError("INVALID_ARGUMENT", `invalid connect_timeout "${value}" in the database URL: give whole seconds (0 waits forever)`);
+  }
+  return seconds * 1000;
+}
+
+/**
+ * The URL with its `connect_timeout` set to `ms` (rounded up to whole seconds, as libpq
+ * reads it); every other part stays byte for byte as it was.
+ */
+export function withConnectTimeout(url: string, ms: number): string {
+  const seconds = Math.ceil(ms / 1000);
+  const hash = url.indexOf("#");
+  const body = hash === -1 ? url : url.slice(0, hash);
+  const fragment = hash === -1 ? "" : url.slice(hash);
+  const query = body.indexOf("?");
+  const base = query === -1 ? body : body.slice(0, query);
+  const params = query === -1 ? [] : body.slice(query + 1).split("&").filter((p) => p !== "" && !/^connect_timeout(=|$)/.test(p));
+  params.push(`connect_timeout=${seconds}`);
+  return `${base}?${params.join("&")}${fragment}`;
 }
 
 /**
@@ -14,14 +59,22 @@ export interface ConnectOptions {
  * a pool: `SET LOCAL lock_timeout` must apply to the session that runs the DDL.
  */
 export async function connect(url: string, options: ConnectOptions = {}): Promise<Client> {
-  let config: pg.ClientConfig;
   try {
     // Parse first, so a malformed URL is a one-line error rather than a stack trace from the driver.
     new URL(url);
-    config = { connectionString: url, application_name: options.applicationName ?? "underway" };
   } catch {
     throw new UnderwayError("INVALID_ARGUMENT", `invalid database URL: ${redactUrl(url)}`);
   }
+  const connectTimeoutMs = connectTimeoutOf(url);
+  const config: pg.ClientConfig = {
+    connectionString: url,
+    application_name: options.applicationName ?? "underway",
+    connectionTimeoutMillis: connectTimeoutMs,
+    // A peer that vanished (a host down, a cut network) is noticed on an idle connection too.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+  };
   // The driver loads with the first connection: `import "underway"`, `lint` and `--help` never need it.
   const { default: driver } = await import("pg");
   const client = new driver.Client(config);
@@ -31,14 +84,25 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   try {
     await client.connect();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    let reason = error instanceof Error ? error.message : String(error);
+    if (/timeout expired/i.test(reason) || /Connection terminated due to connection timeout/i.test(reason)) {
+      reason = `no answer within ${formatMs(connectTimeoutMs)} (--connect-timeout, or connect_timeout in the URL, sets how long to wait)`;
+    }
+    await client.end().catch(() => undefined);
     throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
   }
   // A pooler (PgBouncer, pgcat, Supavisor...) answers the startup with a backend key of its
   // own; the server's pid then differs from it. Behind one, session state (SET, advisory
   // locks) stays on a pooled server connection and may serve another client next, so
   // underway keeps all of its settings to transactions there.
-  const { rows } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  // A server that accepted the start-up but answers nothing more must not hang us either.
+  const { rows } = await client
+    .query<{ pid: number }>({ text: "SELECT pg_backend_pid() AS pid", ...(connectTimeoutMs > 0 ? { query_timeout: connectTimeoutMs } : {}) })
+    .catch(async (error: unknown) => {
+      await client.end().catch(() => undefined);
+      const reason = isQueryTimeout(error) ? `no answer within ${formatMs(connectTimeoutMs)} after the start-up` : error instanceof Error ? error.message : String(error);
+      throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
+    });
   const processID = (client as unknown as { processID?: number }).processID;
   pooledClients.set(client, typeof processID === "number" && processID !== rows[0]!.pid);
   if (!isPooled(client)) {
@@ -48,6 +112,15 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     await client.query("SET client_connection_check_interval = 1000").catch(() => undefined);
   }
   return client;
+}
+
+/** Whether a query failed because the client stopped waiting for it (`queryTimeoutMs`). */
+export function isQueryTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === "Query read timeout";
+}
+
+export function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 const pooledClients = new WeakMap<pg.Client, boolean>();

@@ -2,6 +2,7 @@ import type { Client } from "../db/connection.js";
 import { isPooled, sqlState } from "../db/connection.js";
 import { UnderwayError } from "../errors.js";
 import { ident } from "../db/ident.js";
+import { sleepUnlessStopped, throwIfStopped } from "./interrupt.js";
 
 /** How DDL waits for its locks. */
 export interface LockPolicy {
@@ -12,6 +13,8 @@ export interface LockPolicy {
   /** First backoff delay; doubles each attempt, with full jitter, up to `maxDelayMs`. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Stops waiting between attempts when it fires (the phase is being stopped). */
+  signal?: AbortSignal | undefined;
 }
 
 export const defaultLockPolicy: LockPolicy = {
@@ -142,8 +145,10 @@ async function retryingLockConflicts<T>(
       }
       if (n >= policy.maxAttempts) throw lockTimeoutError(what.description, n, blockers, error);
       const delayMs = backoffDelay(policy, n);
+      throwIfStopped(policy.signal, () => `while waiting for a lock for "${what.description}"`);
       onRetry?.({ attempt: n, delayMs, blockers });
-      await sleep(delayMs);
+      await sleepUnlessStopped(delayMs, policy.signal);
+      throwIfStopped(policy.signal, () => `while waiting for a lock for "${what.description}"`);
     }
   }
 }

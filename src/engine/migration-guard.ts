@@ -91,6 +91,21 @@ export function describeHolder(holder: GuardHolder): string {
   return `process ${holder.pid} on ${holder.host} (${holder.application}, since ${holder.since}${holder.backendPid !== null ? `, server pid ${holder.backendPid}` : ""})`;
 }
 
+/**
+ * Whether the holder is a live process on this host: then there is nothing to wait for
+ * (the grace period is for a session whose process was just killed), and a second
+ * command is refused at once.
+ */
+export function holderIsAlive(holder: GuardHolder): boolean {
+  if (holder.host !== hostname() || holder.pid <= 0 || holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Whether the holder process is gone, as far as this host can tell. */
 export function holderIsGone(holder: GuardHolder): boolean {
   if (holder.host !== hostname() || holder.pid <= 0) return false;
@@ -155,7 +170,7 @@ export class AdvisoryLockGuard implements MigrationGuard {
         await recordHolder(this.client, this.stateSchema, this.schema, this.owner, false, null).catch(() => undefined);
         return;
       }
-      if (Date.now() >= deadline) break;
+      if (Date.now() >= deadline || (await this.holderLives())) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const { rows: holders } = await this.client.query<{ pid: number; app: string; since: string; state: string | null }>(
@@ -177,6 +192,18 @@ export class AdvisoryLockGuard implements MigrationGuard {
       "MIGRATION_LOCKED",
       `another underway process is working on schema "${this.schema}"${who ? `: ${who}` : ""}; wait for it, or if it is gone run "underway unlock"`,
     );
+  }
+
+  /** Whether the lock's holder is the recorded one and that process is alive on this host. */
+  private async holderLives(): Promise<boolean> {
+    const recorded = await guardHolder(this.client, this.stateSchema, this.schema).catch(() => null);
+    if (!recorded || recorded.backendPid === null || !holderIsAlive(recorded)) return false;
+    const { rows } = await this.client.query<{ holds: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = ($1::int)::oid
+                         AND l.objid = (hashtext($2))::oid AND l.granted AND l.pid = $3) AS holds`,
+      [LOCK_CLASS | 0, `${this.stateSchema}.${this.schema}`, recorded.backendPid],
+    );
+    return rows[0]!.holds;
   }
 
   async release(): Promise<void> {
@@ -233,7 +260,7 @@ export class LeaseGuard implements MigrationGuard {
         await this.client.query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), holder.owner]);
         continue;
       }
-      if (Date.now() >= deadline) {
+      if (Date.now() >= deadline || (holder && !holder.expired && holderIsAlive(holder))) {
         throw new UnderwayError(
           "MIGRATION_LOCKED",
           `another underway process is working on schema "${this.schema}"${holder ? `: ${describeHolder(holder)}, lease until ${holder.expiresAt}` : ""}; wait for it, or if it is gone run "underway unlock"`,

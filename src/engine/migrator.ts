@@ -1,7 +1,8 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss, isPooled, serverMajorVersion } from "../db/connection.js";
+import { connect, isConnectionLoss, isPooled, formatMs, isQueryTimeout, redactUrl, serverMajorVersion } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
-import { UnderwayError, describeError, toUnderwayError } from "../errors.js";
+import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
+import { throwIfStopped } from "./interrupt.js";
 import { runThrottleQuery } from "../backfill/throttle-monitor.js";
 import type { MigrationFile } from "../migration/load.js";
 import type { Migration } from "../migration/schema.js";
@@ -20,6 +21,19 @@ import { validateSql } from "./validate-sql.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
 import { columnDefaultRewrites, sqlCompiles } from "./probe.js";
 import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
+
+/**
+ * How long underway waits for one of its own short queries (status, jobs, pause, cancel,
+ * throttle, latest, unlock...) before it calls the database stuck.
+ */
+const CONTROL_QUERY_TIMEOUT_MS = 30_000;
+
+/** How a method uses its connection: with the migration guard or not; `control`: only short queries. */
+interface ClientUse {
+  guarded: boolean;
+  graceMs?: number;
+  control?: boolean;
+}
 
 export type Phase = "started" | "backfilling" | "ready" | "completed" | "rolled_back";
 
@@ -55,6 +69,24 @@ export interface MigratorOptions {
   /** Replaces the backfill job (for tests, or a custom strategy). */
   backfill?: Backfill;
   onEvent?: (event: MigrationEvent) => void;
+  /**
+   * Stops a running phase at its next safe point: before the next step, after the
+   * backfill's current batch (its ranges released), or while waiting for a lock. The
+   * phase then throws an `InterruptedError` that says what to run next; what was done
+   * stays recorded. The CLI aborts it on SIGINT and SIGTERM (`abort("SIGINT")`).
+   */
+  signal?: AbortSignal;
+  /**
+   * How long one of underway's own short queries (status, jobs, pause, cancel, throttle,
+   * latest, unlock, history) may take before the database counts as stuck (default 30 s).
+   */
+  controlQueryTimeoutMs?: number;
+}
+
+/** A backfill worker's owner (`host:pid:tag/worker`) as a person reads it. */
+function describeOwner(owner: string): string {
+  const match = /^(.*):(\d+):[0-9a-f]+(?:\/\d+)?$/.exec(owner);
+  return match ? `process ${match[2]} on ${match[1]}` : owner;
 }
 
 /** How the backfill of a `start` or `resume` runs. */
@@ -119,7 +151,7 @@ export class Migrator {
   constructor(private readonly options: MigratorOptions) {
     this.schema = options.schema ?? "public";
     this.stateSchema = options.stateSchema ?? "underway";
-    this.lockPolicy = { ...defaultLockPolicy, ...options.lockPolicy };
+    this.lockPolicy = { ...defaultLockPolicy, ...options.lockPolicy, signal: options.signal };
   }
 
   /** Creates the state schema if needed. Idempotent. */
@@ -149,6 +181,8 @@ export class Migrator {
           `migration "${file.name}" was started from a different file (checksum ${active.checksum.slice(0, 12)}, file has ${file.checksum.slice(0, 12)})`,
         );
       }
+      // A complete that was stopped part way: start --complete (and migrate) finishes it.
+      if (active && active.running === "complete" && options.complete) return active;
       if (active && active.running !== null && active.running !== "start") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "${active.running}" again to finish it`);
       }
@@ -277,6 +311,10 @@ export class Migrator {
    * schema. Unless told to skip it, `verify` runs first and a mismatch stops it.
    */
   async complete(options: CompleteOptions = {}): Promise<MigrationRecord> {
+    return this.refusedWhileBackfilling("complete", () => this.completeGuarded(options));
+  }
+
+  private async completeGuarded(options: CompleteOptions): Promise<MigrationRecord> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       if (active.running === "rollback") {
@@ -291,7 +329,26 @@ export class Migrator {
         const failures = await unresolvedUpFailures(client, this.stateSchema, active.plan.dualWrite ?? []);
         if (failures.length > 0) throw upFailureError(active.name, failures);
         if (!options.skipVerify) {
-          const report = await verifyDualWrite(client, active.plan.dualWrite ?? [], undefined, this.stateSchema);
+          const stop = () => throwIfStopped(this.options.signal, () => "while verifying before the contract, nothing contracted");
+          let said = 0;
+          const progress = (p: VerifyProgress) => {
+            stop();
+            // The first chunk, then at most one line every two seconds.
+            if (said !== 0 && Date.now() - said < 2000) return;
+            said = Date.now();
+            this.options.onEvent?.({ type: "notice", message: `  verified ${p.rowsChecked.toLocaleString("en-US")} rows of ${p.table}`, migration: active.name });
+          };
+          let report: VerifyReport;
+          try {
+            stop();
+            report = await verifyDualWrite(client, active.plan.dualWrite ?? [], progress, this.stateSchema);
+            stop();
+          } catch (error) {
+            if (error instanceof InterruptedError) {
+              throw error.withNext(`migration "${active.name}" is still ready: run "underway complete" again, or "underway rollback"`);
+            }
+            throw error;
+          }
           options.onVerified?.(report);
           if (!report.ok) throw verifyFailure(active.name, report);
         }
@@ -312,12 +369,21 @@ export class Migrator {
       if (active.phase !== "ready") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; verify runs once start has finished`);
       }
-      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], onProgress, this.stateSchema) };
-    }, { guarded: false });
+      const progress = (p: VerifyProgress) => {
+        throwIfStopped(this.options.signal, () => `during verify of ${p.table}, nothing changed`);
+        onProgress?.(p);
+      };
+      return { migration: active.name, report: await verifyDualWrite(client, active.plan.dualWrite ?? [], progress, this.stateSchema) };
+    }, { guarded: false, control: false });
   }
+
 
   /** Undoes the active migration from whatever point its start reached. */
   async rollback(): Promise<MigrationRecord> {
+    return this.refusedWhileBackfilling("rollback", () => this.rollbackGuarded());
+  }
+
+  private async rollbackGuarded(): Promise<MigrationRecord> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       // Until the contract commits, complete has only validated constraints rollback drops
@@ -379,7 +445,7 @@ export class Migrator {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is active (${describePhase(active)}); plan "${file.name}" once it is completed or rolled back`);
       }
       return this.planAgainstCatalog(client, file, this.versionSchemaName(file), await this.lastCompleted(client), {});
-    }, { guarded: false });
+    }, { guarded: false, control: false });
   }
 
   /**
@@ -496,6 +562,7 @@ export class Migrator {
           onBackfillStart: action === "start" ? () => this.setPhase(client, record.name, "backfilling", "start") : undefined,
           deferBackfill,
           fence: this.fence,
+          signal: this.options.signal,
         },
         action,
         record.plan[action],
@@ -503,7 +570,8 @@ export class Migrator {
         record.startDone,
       );
     } catch (error) {
-      const failure = toUnderwayError(error);
+      let failure = toUnderwayError(error);
+      if (failure instanceof InterruptedError) failure = failure.withNext(await this.nextAfterStop(client, record.name, action));
       await client
         .query(`UPDATE ${this.table()} SET last_error = $3, updated_at = now() WHERE schema = $1 AND name = $2`, [
           this.schema,
@@ -513,6 +581,20 @@ export class Migrator {
         .catch(() => {});
       throw failure;
     }
+  }
+
+  /** What to run after a phase was stopped, from how far it got. */
+  private async nextAfterStop(client: Client, name: string, action: Action): Promise<string> {
+    const record = await this.findRecord(client, name).catch(() => null);
+    if (action === "rollback") return `migration "${name}" is partly rolled back: run "underway rollback" again to finish`;
+    if (action === "complete") {
+      const contractAt = record ? record.plan.complete.findIndex((s) => s.kind === "contract") : -1;
+      if (record && contractAt >= 0 && record.completeDone > contractAt) {
+        return `migration "${name}" is contracted (the old version is gone): run "underway complete" again to finish`;
+      }
+      return `migration "${name}" is ready again: run "underway complete" to contract it, or "underway rollback"`;
+    }
+    return `migration "${name}" stays started (dual writes go on): run "underway resume" to carry on, or "underway rollback"`;
   }
 
   private async setPhase(client: Client, name: string, phase: Phase, running: Action | null): Promise<void> {
@@ -564,6 +646,37 @@ export class Migrator {
   }
 
   /**
+   * `complete` or `rollback` while another process runs the active migration's backfill:
+   * the guard refuses it; say what to do about the backfill rather than only who holds it.
+   */
+  private async refusedWhileBackfilling<T>(action: "complete" | "rollback", run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof UnderwayError) || error.code !== "MIGRATION_LOCKED") throw error;
+      const busy = await this.withClient(
+        async (client) => {
+          const active = await this.activeRecord(client);
+          if (!active || active.running !== "start") return null;
+          const jobs = await new JobStore(client, this.stateSchema).summaries(this.schema, active.name);
+          const moving = jobs.filter((j) => j.owners.length > 0 && (j.state === "running" || j.state === "throttled" || j.state === "paused"));
+          return moving.length > 0 ? { name: active.name, tables: moving.map((j) => j.table), owners: [...new Set(moving.flatMap((j) => j.owners.map(describeOwner)))] } : null;
+        },
+        { guarded: false },
+      ).catch(() => null);
+      if (!busy) throw error;
+      const where = `migration "${busy.name}" is backfilling ${busy.tables.join(", ")} in another process (${busy.owners.join(", ")})`;
+      throw new UnderwayError(
+        "MIGRATION_LOCKED",
+        action === "rollback"
+          ? `${where}: run "underway cancel" first, then "underway rollback"`
+          : `${where}: complete needs the backfill done; wait for that process to finish it, or run "underway cancel" first to stop it`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
    * Opens the dedicated connection and, when `guarded`, takes the migration guard. It
    * creates nothing: `init` and a successfully planned `start` create the state schema.
    * When the connection is lost (a restart, a failover behind the same address, a
@@ -572,14 +685,14 @@ export class Migrator {
    */
   private async withClient<T>(
     fn: (client: Client) => Promise<T>,
-    options: { guarded: boolean; graceMs?: number } = { guarded: true },
+    options: ClientUse = { guarded: true },
   ): Promise<T> {
     const firstLoss = { at: 0 };
     for (;;) {
       try {
         return await this.onceWithClient(fn, options);
       } catch (error) {
-        if (!options.guarded || !isConnectionLoss(error)) throw error;
+        if (!options.guarded || !isConnectionLoss(error) || this.options.signal?.aborted) throw error;
         firstLoss.at ||= Date.now();
         if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
         const reason = error instanceof Error ? error.message : String(error);
@@ -589,8 +702,10 @@ export class Migrator {
     }
   }
 
-  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: { guarded: boolean; graceMs?: number }): Promise<T> {
-    const client = await connect(this.options.databaseUrl, { applicationName: "underway" });
+  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: ClientUse): Promise<T> {
+    const control = options.control ?? !options.guarded;
+    const queryTimeoutMs = this.options.controlQueryTimeoutMs ?? CONTROL_QUERY_TIMEOUT_MS;
+    const client = await connect(this.options.databaseUrl, { applicationName: "underway", ...(control ? { queryTimeoutMs } : {}) });
     let guard: MigrationGuard | undefined;
     try {
       const major = await serverMajorVersion(client);
@@ -607,6 +722,15 @@ export class Migrator {
         await upgradeStateSchema(client, this.stateSchema);
       }
       return await fn(client);
+    } catch (error) {
+      if (isQueryTimeout(error)) {
+        throw new UnderwayError(
+          "CONNECTION",
+          `${redactUrl(this.options.databaseUrl)} did not answer a query within ${formatMs(queryTimeoutMs)}: the server or the network is stuck`,
+          { cause: error },
+        );
+      }
+      throw error;
     } finally {
       this.fence = null;
       await guard?.release().catch(() => {});

@@ -8,6 +8,7 @@ import type { Action, Step } from "./step.js";
 import { versionSchemaStatements } from "./version-schema.js";
 import { createdBetween, dropCreatedStatements, schemaObjects, type CreatedObject } from "./sql-objects.js";
 import { carryDependents, tableDependents, type Dependent } from "./dependents.js";
+import { throwIfStopped } from "./interrupt.js";
 
 /** Something worth telling the operator while a phase runs. */
 export type MigrationEvent = (
@@ -39,6 +40,8 @@ export interface StepRunnerOptions {
   deferBackfill?: boolean | undefined;
   /** A predicate each progress update must satisfy: that this process still holds the guard (leases). */
   fence?: string | null | undefined;
+  /** Stops the phase before its next step (and the backfill at its next batch). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -82,6 +85,7 @@ export async function runSteps(
         blockedBy: blockers[0] ? `pid ${blockers[0].pid}: ${blockers[0].query ?? "?"}` : null,
       });
     if (step.kind === "backfill" && options.deferBackfill) return "deferred";
+    throwIfStopped(options.signal, () => `before ${action} step ${i + 1}/${steps.length} (${step.description}), ${i} done`);
     if (step.onlyIfStarted !== undefined && startDone <= step.onlyIfStarted) {
       options.onEvent?.({ ...about, type: "step-skipped", action, index: i, total: steps.length, description: step.description, reason: "its start step never ran" });
       await record(client, i + 1);
@@ -242,6 +246,7 @@ async function runStep(
         migration: options.migration,
         table: step.table,
         onProgress: (progress) => options.onEvent?.({ type: "backfill", progress, migration: options.migration }),
+        signal: options.signal,
       });
       await record(client);
       return;

@@ -89,15 +89,18 @@ function parseJson(text: string, path: string): unknown {
  * console.log(file.name, file.checksum, file.migration.operations.length);
  */
 export async function loadMigrationFile(path: string): Promise<MigrationFile> {
-  const name = migrationNameFromPath(path);
-
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+    const code = (error as NodeJS.ErrnoException).code;
+    // What is wrong with the path comes first: a missing file is not a naming problem.
+    if (code === "ENOENT") throw invalid(`${path}: no such file`, error);
+    if (code === "EISDIR") throw invalid(`${path} is a directory; give a migration file (for a directory of them: underway migrate DIR)`, error);
+    const reason = code ?? (error instanceof Error ? error.message : String(error));
     throw invalid(`${path}: cannot read the file (${reason})`, error);
   }
+  const name = migrationNameFromPath(path);
 
   // The decoder drops a leading byte order mark; the checksum still covers it.
   let raw: string;

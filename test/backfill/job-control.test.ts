@@ -116,7 +116,8 @@ describe("the backfill job", () => {
     const file = await migrationFile("04_widen_again", [
       { alter_column: { table: "accounts", column: "balance", type: "bigint", up: "balance::bigint * 3", down: "(balance / 3)::integer" } },
     ]);
-    const migrator = new Migrator({ databaseUrl: db.url });
+    const states: (string | undefined)[] = [];
+    const migrator = new Migrator({ databaseUrl: db.url, onEvent: (event) => event.type === "backfill" && states.push(event.progress.state) });
     const started = migrator.start(file, { settings: { maxRate: 8000 } }).then(
       () => null,
       (error: unknown) => error,
@@ -132,6 +133,8 @@ describe("the backfill job", () => {
     const stillPaused = (await jobs(db.url))[0]!;
     expect(stillPaused.state).toBe("paused");
     expect(stillPaused.rowsDone - paused.rowsDone).toBeLessThanOrEqual(8000);
+    // The running process's own progress says so too.
+    expect(states.at(-1)).toBe("paused");
 
     const resumed = await underway(["resume", "--json", "--database-url", db.url]);
     expect(resumed.code, resumed.stderr).toBe(0);

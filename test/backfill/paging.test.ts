@@ -74,6 +74,37 @@ describe("backfill paging", () => {
     await migrator.rollback();
   });
 
+  it("by ctid, rewrites and counts each row once though its update moves it into free space of a later page", async () => {
+    await sql.query(`CREATE TABLE public.loose (label text NOT NULL, qty int NOT NULL, touches int NOT NULL DEFAULT 0)`);
+    await sql.query(`INSERT INTO public.loose (label, qty) SELECT 'row ' || g, g FROM generate_series(1, 40000) g`);
+    // Free space in the later half of the table, which the free space map hands to the
+    // new versions of rows updated on full pages before it.
+    await sql.query(`DELETE FROM public.loose WHERE qty > 20000 AND qty % 2 = 0`);
+    await sql.query(`VACUUM public.loose`);
+    await sql.query(`CREATE FUNCTION public.count_loose_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.touches := OLD.touches + 1; RETURN NEW; END $$`);
+    await sql.query(`CREATE TRIGGER count_touch BEFORE UPDATE ON public.loose FOR EACH ROW EXECUTE FUNCTION public.count_loose_touch()`);
+    const progress: { rowsDone: number; rowsTotal: number }[] = [];
+    const migrator = new Migrator({
+      databaseUrl: db.url,
+      onEvent: (event) => {
+        if (event.type === "backfill") progress.push({ rowsDone: event.progress.rowsDone, rowsTotal: event.progress.rowsTotal });
+      },
+    });
+    await migrator.start(
+      await migrationFile("01_loose_bigint", [{ alter_column: { table: "loose", column: "qty", type: "bigint", up: "qty::bigint", down: "qty::integer" } }]),
+    );
+    const { rows } = await sql.query(
+      `SELECT min(touches) AS lo, max(touches) AS hi, count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_qty" IS DISTINCT FROM qty::bigint)::int AS wrong FROM public.loose`,
+    );
+    expect(rows[0]).toEqual({ lo: 1, hi: 1, n: 30000, wrong: 0 });
+    expect(progress.at(-1)).toEqual({ rowsDone: 30000, rowsTotal: 30000 });
+    const { jobs } = await migrator.jobs();
+    expect(jobs.map((j) => ({ table: j.table, state: j.state, rowsDone: j.rowsDone, rowsTotal: j.rowsTotal }))).toEqual([
+      { table: "loose", state: "done", rowsDone: 30000, rowsTotal: 30000 },
+    ]);
+    await migrator.rollback();
+  });
+
   it("terminates while rows are inserted as fast as one client can, and misses none", async () => {
     await sql.query(`CREATE TABLE public.events (id bigserial PRIMARY KEY, payload int NOT NULL)`);
     await sql.query(`INSERT INTO public.events (payload) SELECT g FROM generate_series(1, 60000) g`);

@@ -82,7 +82,7 @@ describe("arguments", () => {
 
 describe("connection", () => {
   it("a malformed --database-url is a usage error (2) and hides the password", async () => {
-    const line = expectFailure(await underway(["status", "--database-url", "postgres://u:secret@[bad"]), 2, /invalid database URL/);
+    const line = expectFailure(await underway(["status", "--database-url", "postgres://u:secret@[bad"]), 2, /--database-url is not a URL/);
     expect(line).not.toContain("secret");
   });
 
@@ -232,12 +232,14 @@ describe("invalid migration files", () => {
     });
   }
 
-  it("a missing file and a directory are unreadable files (2)", async () => {
+  it("a missing file and a directory are unreadable files (2), said as such whatever their names", async () => {
     const missing = join(dir, "03_missing.yaml");
-    await refused(["start", missing], new RegExp(`^underway: ${escape(missing)}: cannot read the file \\(ENOENT\\)$`));
+    await refused(["start", missing], new RegExp(`^underway: ${escape(missing)}: no such file$`));
+    await refused(["start", join(dir, "missing.yaml")], /missing\.yaml: no such file$/);
+    await refused(["plan", join(dir, "missing.yaml")], /missing\.yaml: no such file$/);
     const directory = join(dir, "03_a_directory.yaml");
     await mkdir(directory);
-    await refused(["start", directory], /03_a_directory\.yaml: cannot read the file \(EISDIR\)$/);
+    await refused(["start", directory], /03_a_directory\.yaml is a directory; give a migration file \(for a directory of them: underway migrate DIR\)$/);
   });
 
   it("plan refuses an invalid file the same way", async () => {
@@ -448,6 +450,56 @@ describe("migrate", () => {
 
   it("an unreadable directory is a usage error (2)", async () => {
     expectFailure(await underway(["migrate", join(dir, "nope")], { env }), 2, /nope: cannot read the migrations directory \(ENOENT\)/);
+  });
+});
+
+describe("migrate: order and --dry-run", () => {
+  let db: FreshDatabase;
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    db = await freshDatabase("cli_migrate_order");
+    dir = await scratchDir();
+    env = { DATABASE_URL: db.url };
+    await writeMigration(dir, "01_items.yaml", ITEMS);
+    await writeMigration(dir, "03_add_note.yaml", [{ add_column: { table: "items", column: { name: "note", type: "text", nullable: true } } }]);
+  });
+  afterAll(() => db?.drop());
+
+  it("--dry-run on a fresh database lists every file in order and creates nothing, not even the state schema", async () => {
+    const before = await schemaSnapshot(db.url);
+    const run = expectSuccess(await underway(["migrate", dir, "--dry-run"], { env }));
+    expect(run.stdout.trim()).toBe("would apply 2, in this order: 01_items, 03_add_note");
+    const asJson = json<{ dryRun: boolean; pending: { name: string; outOfOrder: boolean }[]; applied: string[] }>(
+      expectSuccess(await underway(["migrate", dir, "--dry-run", "--json"], { env })),
+    );
+    expect(asJson).toMatchObject({ dryRun: true, applied: [], pending: [{ name: "01_items", outOfOrder: false }, { name: "03_add_note", outOfOrder: false }] });
+    expect(await schemaSnapshot(db.url)).toEqual(before);
+    const [state] = await query<{ ok: boolean }>(db.url, "SELECT to_regnamespace('underway') IS NULL AS ok");
+    expect(state?.ok).toBe(true);
+  });
+
+  it("refuses a pending file that sorts before an applied one, changing nothing; --allow-out-of-order applies it", async () => {
+    expectSuccess(await underway(["migrate", dir], { env }));
+    const late = await writeMigration(dir, "02_index_name.yaml", [{ create_index: { name: "items_name_idx", table: "items", columns: ["name"] } }]);
+    await writeMigration(dir, "04_add_sku.yaml", [{ add_column: { table: "items", column: { name: "sku", type: "text", nullable: true } } }]);
+    const before = await schemaSnapshot(db.url);
+    const refusal = new RegExp(`^underway: ${escape(late)} is pending but sorts before "03_add_note", which is already applied: rename it to sort after, or pass --allow-out-of-order to apply it anyway$`);
+    expectFailure(await underway(["migrate", dir], { env }), 1, refusal);
+    expectFailure(await underway(["migrate", dir, "--dry-run"], { env }), 1, refusal);
+    expect(await schemaSnapshot(db.url)).toEqual(before);
+    expect((await migrationRows(db.url)).map((r) => r.name)).toEqual(["01_items", "03_add_note"]);
+
+    const dry = json<{ pending: { name: string; outOfOrder: boolean }[] }>(
+      expectSuccess(await underway(["migrate", dir, "--dry-run", "--allow-out-of-order", "--json"], { env })),
+    );
+    expect(dry.pending).toEqual([
+      { name: "02_index_name", path: late, outOfOrder: true },
+      { name: "04_add_sku", path: join(dir, "04_add_sku.yaml"), outOfOrder: false },
+    ]);
+    expect(await schemaSnapshot(db.url)).toEqual(before);
+    const run = expectSuccess(await underway(["migrate", dir, "--allow-out-of-order", "--json"], { env }));
+    expect(json(run)).toEqual({ applied: ["02_index_name", "04_add_sku"] });
   });
 });
 

@@ -110,7 +110,9 @@ describe("loadMigrationFile", () => {
   it("rejects a file that cannot be read", async () => {
     const path = join(dir, "20_missing.yaml");
     const error = await loadError(path);
-    expect(error.message).toBe(`${path}: cannot read the file (ENOENT)`);
+    // Whatever its name: what is wrong is that it is not there.
+    expect(error.message).toBe(`${path}: no such file`);
+    expect((await loadError(join(dir, "no_prefix.yaml"))).message).toBe(`${join(dir, "no_prefix.yaml")}: no such file`);
   });
 
   it("rejects bytes that are not UTF-8", async () => {
@@ -125,7 +127,7 @@ describe("loadMigrationFile", () => {
     ["01_create.txt", ": a migration file ends in .yaml, .yml or .json"],
     ["01_create.YAML", ": a migration file ends in .yaml, .yml or .json"],
   ])("rejects the file name %s", async (fileName, message) => {
-    const path = join(dir, fileName);
+    const path = await write(fileName, "operations: []\n");
     expect((await loadError(path)).message).toBe(`${path}${message}`);
   });
 

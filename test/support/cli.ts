@@ -4,28 +4,38 @@ import { join } from "node:path";
 export const CLI = join(import.meta.dirname, "../../bin/underway.js");
 
 /**
- * Runs `underway ARGS` and SIGKILLs it as soon as a stderr line matches `killAt`.
- * Resolves to whether it was killed (false: it ended on its own first) and its output.
+ * Runs `underway ARGS` and sends it `signals` (default one SIGKILL) as soon as its stderr
+ * matches `killAt`, the next ones `gapMs` apart. Resolves to whether it was signalled
+ * (false: it ended on its own first), its exit code and output, and how long it took to
+ * end after the first signal.
  */
 export function runUntil(
   args: string[],
   killAt: RegExp,
   env: NodeJS.ProcessEnv = {},
-): Promise<{ killed: boolean; code: number | null; stderr: string; stdout: string }> {
+  options: { signals?: NodeJS.Signals[]; gapMs?: number } = {},
+): Promise<{ killed: boolean; code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; endedAfterMs: number | null }> {
+  const signals = options.signals ?? ["SIGKILL"];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     let stdout = "";
     let killed = false;
+    let firstAt = 0;
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       if (!killed && killAt.test(stderr)) {
         killed = true;
-        child.kill("SIGKILL");
+        firstAt = Date.now();
+        signals.forEach((signal, i) => {
+          setTimeout(() => {
+            if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+          }, i * (options.gapMs ?? 100));
+        });
       }
     });
     child.on("error", reject);
-    child.on("close", (code) => resolve({ killed, code, stderr, stdout }));
+    child.on("close", (code, signal) => resolve({ killed, code, signal, stderr, stdout, endedAfterMs: killed ? Date.now() - firstAt : null }));
   });
 }

@@ -1,0 +1,33 @@
+import { connectTimeoutOf, redactUrl, withConnectTimeout } from "../db/connection.js";
+import { parseDurationMs } from "../engine/lock-retry.js";
+import { UnderwayError } from "../errors.js";
+
+/**
+ * The database URL the options give, checked: a postgres:// or postgresql:// URL (else a
+ * usage error, exit 2), with --connect-timeout written into it as libpq's connect_timeout,
+ * so every connection of the command (backfill workers too) waits no longer.
+ */
+export function databaseUrlFrom(options: { databaseUrl?: string | undefined; connectTimeout?: string | undefined }): string {
+  const given = options.databaseUrl ?? process.env.DATABASE_URL;
+  if (!given) {
+    throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
+  }
+  const source = options.databaseUrl !== undefined ? "--database-url" : "DATABASE_URL";
+  let parsed: URL;
+  try {
+    parsed = new URL(given);
+  } catch {
+    throw new UnderwayError("INVALID_ARGUMENT", `${source} is not a URL: ${redactUrl(given)} (expected postgres://user:password@host:port/database)`);
+  }
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    throw new UnderwayError(
+      "INVALID_ARGUMENT",
+      `${source} must be a PostgreSQL URL (postgres:// or postgresql://), got "${parsed.protocol}//...": ${redactUrl(given)}`,
+    );
+  }
+  connectTimeoutOf(given);
+  if (options.connectTimeout === undefined) return given;
+  const ms = parseDurationMs(options.connectTimeout);
+  if (ms < 1000) throw new UnderwayError("INVALID_ARGUMENT", `--connect-timeout must be at least 1s, got "${options.connectTimeout}"`);
+  return withConnectTimeout(given, ms);
+}
