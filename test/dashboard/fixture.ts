@@ -90,7 +90,7 @@ export function followEvents(url: string): { events: StreamedEvent[]; stop(): Pr
   };
 }
 
-/** Debian's chromium, which .ci/run installs; playwright-core brings no browser of its own. */
+/** Debian's chromium, which `npm test` installs (scripts/test-setup.sh); playwright-core brings no browser of its own. */
 export const CHROMIUM = "/usr/bin/chromium";
 
 /** Headless Chromium in a fresh profile, as the browser tests drive it. `close` removes the profile too. */
