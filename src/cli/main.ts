@@ -151,6 +151,14 @@ export function buildProgram(): Command {
     ),
   ).action(action((c) => c.migrate));
 
+  program
+    .command("validate")
+    .description("check migration files without a database: format, fields, and the syntax of their SQL (for CI)")
+    .argument("<paths...>", "migration files or directories of them")
+    .option("--json", "print the result as JSON")
+    .option("--verbose", "print error details")
+    .action(async (paths: string[], options: { json?: boolean }) => (await import("./validate-command.js")).validate(paths, options));
+
   connectionOptions(
     program
       .command("plan")

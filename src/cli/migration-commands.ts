@@ -424,6 +424,12 @@ export async function migrate(printer: ProgressPrinter, dir: string, options: Mi
 }
 
 export async function plan(printer: ProgressPrinter, file: string, options: GlobalOptions): Promise<void> {
+  if (options.databaseUrl === undefined && !process.env.DATABASE_URL) {
+    throw new UnderwayError(
+      "INVALID_ARGUMENT",
+      `plan reads the database's catalog (the tables, their sizes and dependents, the lock each step takes) and needs --database-url or DATABASE_URL; to check a file without a database: underway validate ${file}`,
+    );
+  }
   const migrator = migratorFor(options, printer);
   const migration = await loadMigrationFile(file);
   const plan = await migrator.plan(migration);

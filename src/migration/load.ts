@@ -78,6 +78,11 @@ function parseJson(text: string, path: string): unknown {
   }
 }
 
+/** A migration file's text as plain data (YAML 1.1 or JSON by the extension), before validation. */
+export async function migrationValue(raw: string, path: string): Promise<unknown> {
+  return extname(path) === ".json" ? parseJson(raw, path) : parseYaml(raw, path);
+}
+
 /**
  * Reads, parses and validates one migration file.
  *
@@ -110,7 +115,7 @@ export async function loadMigrationFile(path: string): Promise<MigrationFile> {
     throw invalid(`${path}: not valid UTF-8 text`, error);
   }
 
-  const value = extname(path) === ".json" ? parseJson(raw, path) : await parseYaml(raw, path);
+  const value = await migrationValue(raw, path);
   const migration = parseMigration(value, { name, file: path });
   const checksum = createHash("sha256").update(bytes).digest("hex");
   return { name, path, checksum, migration, raw };
@@ -127,6 +132,16 @@ export async function loadMigrationFile(path: string): Promise<MigrationFile> {
  * for (const file of await loadMigrationDir("migrations")) console.log(file.name);
  */
 export async function loadMigrationDir(dir: string): Promise<MigrationFile[]> {
+  const files: MigrationFile[] = [];
+  for (const path of await migrationPaths(dir)) files.push(await loadMigrationFile(path));
+  return files;
+}
+
+/**
+ * The migration files of a directory in the order they apply, checked to give distinct
+ * names; nothing is read but the directory.
+ */
+export async function migrationPaths(dir: string): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -141,7 +156,7 @@ export async function loadMigrationDir(dir: string): Promise<MigrationFile[]> {
     .map((entry) => entry.name)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
-  const files: MigrationFile[] = [];
+  const paths: string[] = [];
   const seen = new Map<string, string>();
   for (const fileName of names) {
     const path = join(dir, fileName);
@@ -151,9 +166,9 @@ export async function loadMigrationDir(dir: string): Promise<MigrationFile[]> {
       throw invalid(`${path}: migration "${name}" is also defined by ${earlier}; migration names must be unique`);
     }
     seen.set(name, path);
-    files.push(await loadMigrationFile(path));
+    paths.push(path);
   }
-  return files;
+  return paths;
 }
 
 /**
