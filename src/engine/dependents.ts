@@ -118,6 +118,20 @@ async function viewClosure(client: Client, views: number[]): Promise<{ oid: numb
  * `pre` statements, with `search_path` set to pg_catalog so every definition read is
  * fully qualified. On a plan (`plan: true`) it only classifies.
  */
+/** The copy's integer type when it is wider than the sequence's (ALTER SEQUENCE AS then also raises a default maximum). */
+async function widerSequenceType(client: Client, sequence: number, table: string, column: string): Promise<string | null> {
+  const { rows } = await client.query<{ seq: string; col: string | null }>(
+    `SELECT s.seqtypid::regtype::text AS seq,
+            (SELECT a.atttypid::regtype::text FROM pg_attribute a WHERE a.attrelid = $2::regclass AND a.attname = $3 AND NOT a.attisdropped) AS col
+       FROM pg_sequence s WHERE s.seqrelid = $1`,
+    [sequence, table, column],
+  );
+  const width: Record<string, number> = { smallint: 2, integer: 4, bigint: 8 };
+  const seq = width[rows[0]?.seq ?? ""];
+  const col = rows[0]?.col ?? "";
+  return seq !== undefined && width[col] !== undefined && width[col]! > seq ? col : null;
+}
+
 export async function carryDependents(
   client: Client,
   schema: string,
@@ -246,6 +260,9 @@ export async function carryDependents(
           if (copy) {
             keep(row);
             carry.drop.push(`ALTER SEQUENCE ${rel.relation} OWNED BY ${ref}.${ident(copy)}`);
+            // integer to bigint of a serial: the sequence must widen too, or nextval still stops at 2^31 - 1.
+            const widen = await widerSequenceType(client, row.objid, ref, copy);
+            if (widen) carry.drop.push(`ALTER SEQUENCE ${rel.relation} AS ${widen}`);
           }
         } else if (rel.kind === "i" || rel.kind === "I") {
           if (!expected.includes(rel.name)) {

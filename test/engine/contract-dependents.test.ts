@@ -90,6 +90,13 @@ describe("objects that depend on what complete drops", () => {
     await sql.query(`INSERT INTO items (id, title, amount) VALUES (2000, 'after', 2000)`);
     const { rows: seq } = await sql.query(`SELECT seq FROM items WHERE id = 2000`);
     expect(Number(seq[0].seq)).toBeGreaterThan(500);
+    // Widened with its column: a serial made bigint counts on past 2^31 - 1.
+    const { rows: widened } = await sql.query(`SELECT seqtypid::regtype::text AS type, seqmax::text AS max FROM pg_sequence WHERE seqrelid = 'items_seq_seq'::regclass`);
+    expect(widened[0]).toEqual({ type: "bigint", max: "9223372036854775807" });
+    await sql.query(`SELECT setval('items_seq_seq', 2147483647)`);
+    await sql.query(`INSERT INTO items (id, title, amount) VALUES (2001, 'past int', 2001)`);
+    const { rows: past } = await sql.query(`SELECT seq::text FROM items WHERE id = 2001`);
+    expect(past[0].seq).toBe("2147483648");
   });
 
   it("refuses, before anything changes, what cannot be carried: each object named, exit 2", async () => {
