@@ -15,20 +15,11 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { flag, median } from "./support/cli-args.js";
 
 
 const TARGET_PER_SECOND = 10_000;
 
-function flag(name: string, fallback: number): number {
-  const at = process.argv.indexOf(`--${name}`);
-  if (at === -1) return fallback;
-  const value = Number(process.argv[at + 1]);
-  if (!Number.isInteger(value) || value < 1) {
-    process.stderr.write(`--${name} must be a positive whole number\n`);
-    process.exit(2);
-  }
-  return value;
-}
 
 /** A deterministic mix of the statements migrations are made of; about a third unsafe. */
 export function generateMigration(count: number): string {
@@ -63,10 +54,6 @@ export function generateMigration(count: number): string {
   return `${lines.join("\n")}\n`;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 async function main(): Promise<void> {
   const statements = flag("statements", 10_000);
