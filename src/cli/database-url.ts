@@ -7,12 +7,15 @@ import { UnderwayError } from "../errors.js";
  * usage error, exit 2), with --connect-timeout written into it as libpq's connect_timeout,
  * so every connection of the command (backfill workers too) waits no longer.
  */
-export function databaseUrlFrom(options: { databaseUrl?: string | undefined; connectTimeout?: string | undefined }): string {
+export function databaseUrlFrom(options: { databaseUrl?: string | undefined; connectTimeout?: string | undefined; databaseUrlSource?: string | undefined }): string {
   const given = options.databaseUrl ?? process.env.DATABASE_URL;
   if (!given) {
-    throw new UnderwayError("INVALID_ARGUMENT", "no database given: pass --database-url or set DATABASE_URL");
+    throw new UnderwayError(
+      "INVALID_ARGUMENT",
+      "no database given: pass --database-url, set DATABASE_URL (or UNDERWAY_DATABASE_URL), or give databaseUrl in underway.config.json",
+    );
   }
-  const source = options.databaseUrl !== undefined ? "--database-url" : "DATABASE_URL";
+  const source = options.databaseUrl !== undefined ? (options.databaseUrlSource ?? "--database-url") : "DATABASE_URL";
   let parsed: URL;
   try {
     parsed = new URL(given);

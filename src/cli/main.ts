@@ -54,6 +54,15 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`${text.trim().replace(/^error: /, "underway: ").replace(/\s*\n\s*/g, " ")} (run "underway --help" for usage)\n`) })
     .exitOverride();
 
+  // Settings the flags do not give come from UNDERWAY_* variables, then underway.config.json (see config.ts).
+  program.hook("preAction", async (_program, command) => (await import("./config.js")).applyConfiguration(program, command));
+  program.addHelpText(
+    "after",
+    "\nEvery option that takes a value can also be set as an UNDERWAY_* environment variable (--state-schema: UNDERWAY_STATE_SCHEMA)\n" +
+      "or in underway.config.json (or .yaml), found upward from the working directory: flags first, then the environment, then the file.\n" +
+      "The database URL also reads DATABASE_URL, after UNDERWAY_DATABASE_URL and before the file.",
+  );
+
   /** The action of a command that `pick` finds in migration-commands.ts, run with a progress printer on stderr. */
   const action =
     <A extends unknown[]>(pick: (commands: MigrationCommands) => (printer: ProgressPrinter, ...args: A) => Promise<void>) =>

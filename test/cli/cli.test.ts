@@ -105,7 +105,7 @@ describe("connection", () => {
   });
 
   it("no --database-url and no DATABASE_URL is a usage error (2)", async () => {
-    expectFailure(await underway(["status"]), 2, /no database given: pass --database-url or set DATABASE_URL/);
+    expectFailure(await underway(["status"]), 2, /no database given: pass --database-url, set DATABASE_URL \(or UNDERWAY_DATABASE_URL\), or give databaseUrl in underway.config.json$/);
     expectFailure(await underway(["init"]), 2, /no database given/);
   });
 
