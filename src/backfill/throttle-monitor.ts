@@ -172,15 +172,21 @@ export class ThrottleMonitor {
  * Runs a throttle query: true when its first value is true. In a transaction of its own
  * with a 2 s statement timeout, read-only and rolled back, so it can neither hang the
  * monitor nor change anything, and its settings stay with it behind a pooler.
+ *
+ * The four statements are queued at once: the connection is shared (the job's progress
+ * reports use it too), and a query of another caller queued between BEGIN and ROLLBACK
+ * would run inside this read-only transaction and fail.
  */
 export async function runThrottleQuery(client: Client, sql: string): Promise<boolean> {
-  await client.query("BEGIN READ ONLY");
-  try {
-    await client.query("SET LOCAL statement_timeout = '2s'");
-    const result = await client.query({ text: sql, rowMode: "array" });
-    const value = (result.rows[0] as unknown[] | undefined)?.[0];
-    return value === true || value === "t" || value === "true" || value === 1;
-  } finally {
-    await client.query("ROLLBACK").catch(() => undefined);
-  }
+  const queued = [
+    client.query("BEGIN READ ONLY"),
+    client.query("SET LOCAL statement_timeout = '2s'"),
+    client.query({ text: sql, rowMode: "array" }),
+    client.query("ROLLBACK"),
+  ];
+  const [begin, limit, result] = await Promise.allSettled(queued);
+  for (const step of [begin, limit, result]) if (step!.status === "rejected") throw step!.reason;
+  const rows = (result as PromiseFulfilledResult<{ rows: unknown[] }>).value.rows;
+  const value = (rows[0] as unknown[] | undefined)?.[0];
+  return value === true || value === "t" || value === "true" || value === 1;
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
+import pg from "pg";
+import { runThrottleQuery } from "../../src/backfill/throttle-monitor.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { schemaSnapshot } from "../support/schema-snapshot.js";
 import { CLI } from "../support/cli.js";
@@ -69,6 +71,29 @@ describe("--throttle-query", () => {
     }
     const status = json<{ active: { phase: string } | null }>(await underway(["status", "--json"], { env }));
     expect(status.active?.phase).toBe("ready");
+  });
+
+  it("runs in a transaction of its own on a shared connection: a query queued meanwhile runs outside it, and neither fails", async () => {
+    // The job's progress reports share the monitor's connection; one queued while the
+    // throttle query's read-only transaction was open ran inside it, failed, and made the
+    // throttle query itself fail, which paused the job.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await query(db.url, `CREATE TABLE IF NOT EXISTS reports (n int)`);
+      const held = runThrottleQuery(client, "SELECT true");
+      const report = client.query(`INSERT INTO reports VALUES (1)`);
+      expect(await held).toBe(true);
+      await expect(report).resolves.toMatchObject({ rowCount: 1 });
+      const failing = runThrottleQuery(client, "SELECT 1/0 > 0");
+      const after = client.query(`INSERT INTO reports VALUES (2)`);
+      await expect(failing).rejects.toThrow(/division by zero/);
+      await expect(after).resolves.toMatchObject({ rowCount: 1 });
+      const { rows } = await client.query(`SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS timeout`);
+      expect(rows[0]).toEqual({ ro: "off", timeout: "0" });
+    } finally {
+      await client.end();
+    }
   });
 });
 
