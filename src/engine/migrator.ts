@@ -688,11 +688,14 @@ export class Migrator {
     options: ClientUse = { guarded: true },
   ): Promise<T> {
     const firstLoss = { at: 0 };
+    // Only a connection that was made can be lost: a database that never answered is an
+    // error at once (after the connect timeout), not two minutes of reconnecting.
+    const reached = { once: false };
     for (;;) {
       try {
-        return await this.onceWithClient(fn, options);
+        return await this.onceWithClient(fn, options, reached);
       } catch (error) {
-        if (!options.guarded || !isConnectionLoss(error) || this.options.signal?.aborted) throw error;
+        if (!options.guarded || !reached.once || !isConnectionLoss(error) || this.options.signal?.aborted) throw error;
         firstLoss.at ||= Date.now();
         if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
         const reason = error instanceof Error ? error.message : String(error);
@@ -702,10 +705,11 @@ export class Migrator {
     }
   }
 
-  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: ClientUse): Promise<T> {
+  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: ClientUse, reached: { once: boolean } = { once: false }): Promise<T> {
     const control = options.control ?? !options.guarded;
     const queryTimeoutMs = this.options.controlQueryTimeoutMs ?? CONTROL_QUERY_TIMEOUT_MS;
     const client = await connect(this.options.databaseUrl, { applicationName: "underway", ...(control ? { queryTimeoutMs } : {}) });
+    reached.once = true;
     let guard: MigrationGuard | undefined;
     try {
       const major = await serverMajorVersion(client);

@@ -69,6 +69,17 @@ describe("a database that accepts and never answers", () => {
     }
   });
 
+  it("start, complete and rollback fail the same way: a database never reached is not a lost connection to ride out", async () => {
+    const url = `postgres://app@127.0.0.1:${silent.port}/shop`;
+    const dir = await scratchDir();
+    const path = await writeMigration(dir, "01_t.yaml", [{ create_table: { name: "t", columns: [{ name: "id", type: "int", pk: true }] } }]);
+    for (const argv of [["start", path], ["complete"], ["rollback"]]) {
+      const run = await underway([...argv, "--database-url", url, "--connect-timeout", "1s"]);
+      expectOneLine(run, 1, /^underway: cannot connect to .*: no answer within 1s/);
+      expect(run.stderr).not.toContain("reconnecting");
+    }
+  });
+
   it("refuses a connect timeout that is not a duration, or under a second, as a usage error", async () => {
     const url = `postgres://app@127.0.0.1:${silent.port}/shop`;
     expectOneLine(await underway(["status", "--database-url", url, "--connect-timeout", "soon"]), 2, /^underway: .*"soon"/);
