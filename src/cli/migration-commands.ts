@@ -344,12 +344,10 @@ export async function latest(printer: ProgressPrinter, options: GlobalOptions): 
   const migrator = migratorFor(options, printer);
   const latest = await migrator.latest();
   if (!latest) throw new UnderwayError("INVALID_STATE", `no migration has been started in schema "${options.schema}"`);
-  const url = new URL(databaseUrlFrom(options));
-  url.searchParams.delete("options");
+  databaseUrlFrom(options);
   const searchPath = searchPathOf(latest.versionSchema, options.schema);
-  // libpq percent-decodes URI parameters but does not read "+" as a space, so encode by hand.
-  const pin = encodeURIComponent(`-c search_path=${ident(latest.versionSchema)},${ident(options.schema)}`);
-  url.search = url.search ? `${url.search}&options=${pin}` : `?options=${pin}`;
+  // As given (not as --connect-timeout rewrote it), with the version's search path added.
+  const url = withSearchPath(options.databaseUrl ?? process.env.DATABASE_URL!, `${ident(latest.versionSchema)},${ident(options.schema)}`);
   // As printed it connects: the password stays (this is the command's answer, on stdout).
   const note =
     "a transaction pooler (PgBouncer in transaction mode) does not pass this URL's options on: behind one, set search_path in each transaction (SELECT set_config('search_path', '" +
@@ -357,10 +355,28 @@ export async function latest(printer: ProgressPrinter, options: GlobalOptions): 
     "', true)) or use withVersion/withKyselyVersion";
   print(
     options,
-    { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, searchPath, url: url.toString(), note },
-    `${latest.versionSchema}\n${url.toString()}`,
+    { migration: latest.name, phase: latest.phase, versionSchema: latest.versionSchema, searchPath, url, note },
+    `${latest.versionSchema}\n${url}`,
   );
   if (!options.json) printer.line(`note: ${note}`);
+}
+
+/**
+ * The URL as the user gave it, with `-c search_path=...` added to its `options` (any
+ * search_path already there replaced, the other options kept). Done on the text: libpq
+ * percent-decodes parameters but does not read "+" as a space, which URLSearchParams writes.
+ */
+export function withSearchPath(given: string, searchPath: string): string {
+  const hash = given.indexOf("#");
+  const body = hash === -1 ? given : given.slice(0, hash);
+  const at = body.indexOf("?");
+  const base = at === -1 ? body : body.slice(0, at);
+  const params = at === -1 ? [] : body.slice(at + 1).split("&").filter((p) => p !== "");
+  const kept = params.filter((p) => !/^options(=|$)/.test(p));
+  const existing = params.filter((p) => /^options=/.test(p)).map((p) => decodeURIComponent(p.slice("options=".length)));
+  const others = existing.join(" ").replace(/(^|\s)-c\s*search_path=\S+/g, "").trim();
+  kept.push(`options=${encodeURIComponent(`${others ? `${others} ` : ""}-c search_path=${searchPath}`)}`);
+  return `${base}?${kept.join("&")}`;
 }
 
 export type MigrateFlags = GlobalOptions & BackfillFlags & { dryRun?: boolean; allowOutOfOrder?: boolean };

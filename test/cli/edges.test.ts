@@ -171,6 +171,14 @@ describe("control queries and the URL of the new version", () => {
     const [row] = await query<{ title: string }>(db.url, "SELECT title FROM notes WHERE id = 1000");
     expect(row!.title).toBe("a title");
 
+    // The URL's own options stay, and --connect-timeout does not rewrite it.
+    const withOptions = `${db.url}${db.url.includes("?") ? "&" : "?"}options=${encodeURIComponent("-c statement_timeout=5s")}`;
+    const kept = await underway(["latest", "--database-url", withOptions, "--connect-timeout", "3s"]);
+    const keptUrl = kept.stdout.trim().split("\n")[1]!;
+    expect(keptUrl).not.toContain("connect_timeout");
+    const [settings] = await query<{ timeout: string; schemas: string[] }>(keptUrl, "SELECT current_setting('statement_timeout') AS timeout, to_json(current_schemas(false)) AS schemas");
+    expect(settings).toEqual({ timeout: "5s", schemas: ["public_01_notes_title", "public"] });
+
     const asJson = json<{ versionSchema: string; searchPath: string; url: string; note: string }>(await underway(["latest", "--json", "--database-url", db.url]));
     expect(asJson).toMatchObject({ versionSchema: "public_01_notes_title", searchPath: "public_01_notes_title, public", url });
     expect(asJson.note).toMatch(/set_config\('search_path', 'public_01_notes_title, public', true\)/);
