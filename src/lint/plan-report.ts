@@ -183,7 +183,10 @@ export function describePlan(plan: MigrationPlan, options: { target?: Target; es
         context.beginStatement(statement, map);
         checkStatement(context, statement.node);
         // Renames and drops at complete are what version schemas exist for: not findings here.
-        const findings = context.findings.slice(before).filter((f) => !NOT_FOR_PLANS.includes(f.rule));
+        // The version schemas underway drops (DROP SCHEMA ... CASCADE) hold only its own views.
+        const findings = context.findings
+          .slice(before)
+          .filter((f) => !NOT_FOR_PLANS.includes(f.rule) && !(f.rule === "drop-schema" && step.kind !== "user_sql"));
         const lock = lockOf(statement.node);
         planned.statements.push({
           sql: statement.text,
