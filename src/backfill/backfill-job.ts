@@ -11,6 +11,9 @@ import { choosePaging, estimateRows, nextTransactionId, splitKeyRanges, tablePag
 import { defaultBackfillSettings, type BackfillSettings } from "./settings.js";
 import { ThrottleMonitor, type ThrottleReason } from "./throttle-monitor.js";
 
+/** The window the reported rate is measured over. */
+const RATE_WINDOW_MS = 5000;
+
 export interface BackfillJobOptions {
   /** Workers in this process. */
   workers?: number;
@@ -119,8 +122,9 @@ export class BackfillJob implements Backfill {
       // Progress: rows done from the ranges (all workers of all processes), a smoothed rate.
       const jobId = job.id;
       const rowsTotal = job.rowsTotal;
-      let lastRows = await store.rowsDone(jobId);
-      let lastAt = Date.now();
+      // The rate over the last few seconds: it falls to 0 within that window once rows stop
+      // moving (a hold, a throttle at zero), so the ETA says unknown rather than hours.
+      const samples = [{ at: Date.now(), rows: await store.rowsDone(jobId) }];
       let rate = 0;
       // `finished`: every range is done, so the rows done are the table's rows, not an estimate.
       const report = async (finished = false) => {
@@ -128,11 +132,11 @@ export class BackfillJob implements Backfill {
         const total = finished ? rows : Math.max(rowsTotal, rows);
         const paused = (await store.state(jobId))?.state === "paused";
         const now = Date.now();
-        const instant = ((rows - lastRows) * 1000) / Math.max(1, now - lastAt);
-        // While paused the rate starts again from what the workers do after the pause.
-        rate = paused ? 0 : rate === 0 ? instant : rate * 0.6 + instant * 0.4;
-        lastRows = rows;
-        lastAt = now;
+        if (paused) samples.splice(0, samples.length);
+        samples.push({ at: now, rows });
+        while (samples.length > 2 && now - samples[1]!.at >= RATE_WINDOW_MS) samples.shift();
+        const first = samples[0]!;
+        rate = now > first.at ? ((rows - first.rows) * 1000) / (now - first.at) : 0;
         const reasons = [...throttles.values()].filter((r): r is ThrottleReason => r !== null);
         const throttledBy = reasons.length > 0 && reasons.length >= active ? reasons[0]! : null;
         await store.report(jobId, rate, throttledBy);
