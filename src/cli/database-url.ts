@@ -30,7 +30,7 @@ export function databaseUrlFrom(options: { databaseUrl?: string | undefined; con
   }
   connectTimeoutOf(given);
   if (options.connectTimeout === undefined) return given;
-  const ms = parseDurationMs(options.connectTimeout);
+  const ms = parseDurationMs(options.connectTimeout, "--connect-timeout");
   if (ms < 1000) throw new UnderwayError("INVALID_ARGUMENT", `--connect-timeout must be at least 1s, got "${options.connectTimeout}"`);
   return withConnectTimeout(given, ms);
 }

@@ -62,12 +62,12 @@ function settingsFrom(flags: BackfillFlags): Partial<BackfillSettings> {
   if (flags.maxLag !== undefined) Object.assign(settings, parseMaxLag(flags.maxLag));
   if (flags.maxRate !== undefined) settings.maxRate = parseMaxRate(flags.maxRate);
   if (flags.throttleQuery !== undefined) settings.throttleQuery = /^\s*(none|off)\s*$/i.test(flags.throttleQuery) ? null : flags.throttleQuery;
-  if (flags.batchTime !== undefined) settings.batchTargetMs = parseDurationMs(flags.batchTime);
+  if (flags.batchTime !== undefined) settings.batchTargetMs = parseDurationMs(flags.batchTime, "--batch-time");
   return settings;
 }
 
 function leaseSecondsFrom(flags: BackfillFlags): number {
-  const seconds = parseDurationMs(flags.lease ?? "15s") / 1000;
+  const seconds = parseDurationMs(flags.lease ?? "15s", "--lease") / 1000;
   if (seconds < 1) throw new UnderwayError("INVALID_ARGUMENT", `--lease must be at least 1s, got "${flags.lease}"`);
   return seconds;
 }
@@ -144,7 +144,7 @@ function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: 
     databaseUrl,
     schema: options.schema,
     stateSchema: options.stateSchema,
-    lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout) },
+    lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout, "--lock-timeout") },
     onEvent,
     ...(stopSignal ? { signal: stopSignal } : {}),
   });
@@ -244,8 +244,14 @@ export async function resume(printer: ProgressPrinter, options: ResumeFlags): Pr
   } else if (outcome.kind === "joined") {
     print(options, outcome, `helped finish the backfill of ${outcome.tables.join(", ")}`);
   } else {
-    print(options, { outcome: outcome.kind, tables: outcome.tables }, `resumed ${outcome.tables.join(", ") || "nothing to resume"}; the process running the migration carries on (${outcome.holder})`);
+    print(options, { outcome: outcome.kind, tables: outcome.tables }, `resumed ${outcome.tables.join(", ") || "nothing to resume"}; ${runningProcess(outcome.holder)} runs the migration and carries on`);
   }
+}
+
+/** "process 123 on host" from the guard's refusal, or a plain description when it names none. */
+function runningProcess(refusal: string): string {
+  const named = /: (process \d+ on [^\s(]+)/.exec(refusal);
+  return named ? `the other underway process (${named[1]})` : "the other underway process";
 }
 
 export async function jobs(printer: ProgressPrinter, options: GlobalOptions): Promise<void> {
@@ -411,17 +417,27 @@ export async function migrate(printer: ProgressPrinter, dir: string, options: Mi
       `${early[0]!.path} is pending but sorts before "${files[lastApplied]!.name}", which is already applied${early.length > 1 ? ` (and ${early.length - 1} more)` : ""}: rename it to sort after, or pass --allow-out-of-order to apply it anyway`,
     );
   }
+  // A migration someone started and left for clients to move over to is completed too: say so.
+  const active = pending.filter((f) => {
+    const phase = known.get(f.name)?.phase;
+    return phase === "started" || phase === "backfilling" || phase === "ready";
+  });
+  const activeNote = active.length ? ` (${active.map((f) => `${f.name} is active (${describePhase(known.get(f.name)!)}): migrate completes it, and its old version goes`).join("; ")})` : "";
   if (options.dryRun) {
     print(
       options,
-      { dryRun: true, pending: pending.map((f) => ({ name: f.name, path: f.path, outOfOrder: early.includes(f) })), applied: files.filter((f) => completed(f.name)).map((f) => f.name) },
-      pending.length ? `would apply ${pending.length}, in this order: ${pending.map((f) => f.name).join(", ")}` : "nothing to apply",
+      {
+        dryRun: true,
+        pending: pending.map((f) => ({ name: f.name, path: f.path, outOfOrder: early.includes(f), active: active.includes(f) })),
+        applied: files.filter((f) => completed(f.name)).map((f) => f.name),
+      },
+      pending.length ? `would apply ${pending.length}, in this order: ${pending.map((f) => f.name).join(", ")}${activeNote}` : "nothing to apply",
     );
     return;
   }
   const applied: string[] = [];
   for (const file of pending) {
-    printer.line(`migrating ${file.name}`);
+    printer.line(active.includes(file) ? `migrating ${file.name}: completing it (it was started and is ${describePhase(known.get(file.name)!)})` : `migrating ${file.name}`);
     try {
       await migrator.start(file, { complete: true, ...backfill });
     } catch (error) {

@@ -71,7 +71,7 @@ export function registerRehearseCommand(program: Command): void {
         sample: parseSample(flags.sample),
         faults: parseFaults(flags.faults),
         rows: wholeNumber("--rows", flags.rows, 100, 10_000_000),
-        backfillSeconds: parseDurationMs(flags.backfillTime) / 1000,
+        backfillSeconds: parseDurationMs(flags.backfillTime, "--backfill-time") / 1000,
         clients: wholeNumber("--clients", flags.clients, 1, 32),
         log: (line) => process.stderr.write(`${line}\n`),
       };

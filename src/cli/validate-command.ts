@@ -40,7 +40,10 @@ export async function validate(paths: string[], options: ValidateFlags): Promise
   for (const path of paths) {
     const info = await stat(path).catch(() => null);
     if (info === null) throw new UnderwayError("INVALID_ARGUMENT", `${path}: no such file or directory`);
-    files.push(...(info.isDirectory() ? await migrationPaths(path) : [path]));
+    const found = info.isDirectory() ? await migrationPaths(path) : [path];
+    // A mistyped directory must not pass a CI step.
+    if (found.length === 0) throw new UnderwayError("INVALID_ARGUMENT", `${path}: no migration files in it (.yaml, .yml or .json)`);
+    files.push(...found);
   }
   await loadSqlParser();
   const results: FileResult[] = [];

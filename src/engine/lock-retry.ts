@@ -37,9 +37,9 @@ export interface Blocker {
 export type RetryListener = (event: { attempt: number; delayMs: number; blockers: Blocker[] }) => void;
 
 /** Parses a duration such as `500ms`, `2s`, `1min` or a bare number of milliseconds. */
-export function parseDurationMs(text: string): number {
+export function parseDurationMs(text: string, what = "duration"): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$/i.exec(text);
-  if (!match) throw new UnderwayError("INVALID_ARGUMENT", `invalid duration "${text}" (use e.g. 500ms, 2s, 1min)`);
+  if (!match) throw new UnderwayError("INVALID_ARGUMENT", `invalid ${what} "${text}" (use e.g. 500ms, 2s, 1min)`);
   const value = Number(match[1]);
   const unit = (match[2] ?? "ms").toLowerCase();
   const factor = unit === "ms" ? 1 : unit === "s" || unit === "sec" ? 1000 : unit === "h" ? 3_600_000 : 60_000;

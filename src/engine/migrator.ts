@@ -594,7 +594,13 @@ export class Migrator {
       }
       return `migration "${name}" is ready again: run "underway complete" to contract it, or "underway rollback"`;
     }
-    return `migration "${name}" stays started (dual writes go on): run "underway resume" to carry on, or "underway rollback"`;
+    if (record && record.startDone === 0) {
+      return `nothing of migration "${name}" has changed the schema yet: run "underway resume" to carry on, or "underway rollback" to drop it`;
+    }
+    // Dual writes go on once the step that installs the trigger is done.
+    const dualWriteAt = record ? record.plan.start.findIndex((s) => /dual-write trigger/.test(s.description)) : -1;
+    const dualWrites = dualWriteAt >= 0 && record!.startDone > dualWriteAt ? " (dual writes go on)" : "";
+    return `migration "${name}" stays started${dualWrites}: run "underway resume" to carry on, or "underway rollback"`;
   }
 
   private async setPhase(client: Client, name: string, phase: Phase, running: Action | null): Promise<void> {

@@ -76,7 +76,7 @@ describe("arguments", () => {
     expect(missing.stderr).toContain("missing required argument 'file'");
 
     // Checked before connecting: the URL above points nowhere.
-    expectFailure(await underway(["status", "--lock-timeout", "soon"], { env }), 2, /invalid duration "soon"/);
+    expectFailure(await underway(["status", "--lock-timeout", "soon"], { env }), 2, /invalid --lock-timeout "soon"/);
   });
 });
 
@@ -494,12 +494,22 @@ describe("migrate: order and --dry-run", () => {
       expectSuccess(await underway(["migrate", dir, "--dry-run", "--allow-out-of-order", "--json"], { env })),
     );
     expect(dry.pending).toEqual([
-      { name: "02_index_name", path: late, outOfOrder: true },
-      { name: "04_add_sku", path: join(dir, "04_add_sku.yaml"), outOfOrder: false },
+      { name: "02_index_name", path: late, outOfOrder: true, active: false },
+      { name: "04_add_sku", path: join(dir, "04_add_sku.yaml"), outOfOrder: false, active: false },
     ]);
     expect(await schemaSnapshot(db.url)).toEqual(before);
     const run = expectSuccess(await underway(["migrate", dir, "--allow-out-of-order", "--json"], { env }));
     expect(json(run)).toEqual({ applied: ["02_index_name", "04_add_sku"] });
+  });
+
+  it("says so when it would complete a migration someone started and left active", async () => {
+    const path = await writeMigration(dir, "05_add_color.yaml", [{ add_column: { table: "items", column: { name: "color", type: "text", nullable: true } } }]);
+    expectSuccess(await underway(["start", path], { env }));
+    const dry = expectSuccess(await underway(["migrate", dir, "--dry-run"], { env }));
+    expect(dry.stdout.trim()).toBe("would apply 1, in this order: 05_add_color (05_add_color is active (ready): migrate completes it, and its old version goes)");
+    const run = expectSuccess(await underway(["migrate", dir], { env }));
+    expect(run.stderr).toContain("migrating 05_add_color: completing it (it was started and is ready)");
+    expect(run.stdout.trim()).toBe("applied 1: 05_add_color");
   });
 });
 

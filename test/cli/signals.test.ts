@@ -115,7 +115,7 @@ describe("stopping a phase with a signal", () => {
       const run = await runUntil(["start", path], /lock not acquired for "add column locked.doubled"/, env, { signals: ["SIGINT"] });
       expect(run.code, run.stderr).toBe(130);
       expect(run.stderr.trim().split("\n").at(-1)).toBe(
-        `underway: stopped by SIGINT while waiting for a lock for "add column locked.doubled"; migration "02_locked" stays started (dual writes go on): run "underway resume" to carry on, or "underway rollback"`,
+        `underway: stopped by SIGINT while waiting for a lock for "add column locked.doubled"; nothing of migration "02_locked" has changed the schema yet: run "underway resume" to carry on, or "underway rollback" to drop it`,
       );
     } finally {
       await blocker.query("ROLLBACK").catch(() => undefined);

@@ -63,6 +63,10 @@ describe("validate, offline", () => {
     const run = await underway(["validate", file, dir]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.trim()).toMatch(/^checked 2 files without a database: no problems/);
+    const empty = await scratchDir();
+    const none = await underway(["validate", empty]);
+    expect(none.code).toBe(2);
+    expect(none.errorLines).toEqual([`underway: ${empty}: no migration files in it (.yaml, .yml or .json)`]);
     const missing = await underway(["validate", join(dir, "nope.yaml")]);
     expect(missing.code).toBe(2);
     expect(missing.errorLines).toEqual([`underway: ${join(dir, "nope.yaml")}: no such file or directory`]);
