@@ -1,6 +1,6 @@
-import { hostname } from "node:os";
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
+import { localProcess } from "../util/local-process.js";
 import type { Key, Paging } from "./paging.js";
 import { defaultBackfillSettings, type BackfillSettings } from "./settings.js";
 import type { ThrottleReason } from "./throttle-monitor.js";
@@ -301,14 +301,12 @@ function toRange(row: Record<string, unknown>): RangeRow {
 
 /** Whether a worker owner (`host:pid:random/worker`) ran on this host in a process that no longer exists. */
 export function ownerIsGone(owner: string): boolean {
+  const parsed = parseOwner(owner);
+  return parsed !== null && localProcess(parsed.host, parsed.pid) === "gone";
+}
+
+/** A worker's owner, `host:pid:tag` or `host:pid:tag/worker`, as its host and pid. */
+export function parseOwner(owner: string): { host: string; pid: number } | null {
   const match = /^(.*):(\d+):[0-9a-f]+(?:\/\d+)?$/.exec(owner);
-  if (!match || match[1] !== hostname()) return false;
-  const pid = Number(match[2]);
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return match ? { host: match[1]!, pid: Number(match[2]) } : null;
 }

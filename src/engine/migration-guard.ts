@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { localProcess } from "../util/local-process.js";
 import { randomBytes } from "node:crypto";
 import type { Client } from "../db/connection.js";
 import { connect, isPooled } from "../db/connection.js";
@@ -97,24 +98,12 @@ export function describeHolder(holder: GuardHolder): string {
  * command is refused at once.
  */
 export function holderIsAlive(holder: GuardHolder): boolean {
-  if (holder.host !== hostname() || holder.pid <= 0 || holder.pid === process.pid) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return localProcess(holder.host, holder.pid) === "alive";
 }
 
 /** Whether the holder process is gone, as far as this host can tell. */
 export function holderIsGone(holder: GuardHolder): boolean {
-  if (holder.host !== hostname() || holder.pid <= 0) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+  return localProcess(holder.host, holder.pid) === "gone";
 }
 
 async function recordHolder(client: Client, stateSchema: string, schema: string, owner: string, pooled: boolean, ttlSeconds: number | null): Promise<boolean> {

@@ -8,7 +8,7 @@ import type { MigrationFile } from "../migration/load.js";
 import type { Migration } from "../migration/schema.js";
 import type { Backfill } from "../backfill/backfill.js";
 import { BackfillJob } from "../backfill/backfill-job.js";
-import { JobStore, type JobSummary } from "../backfill/job-store.js";
+import { JobStore, parseOwner, type JobSummary } from "../backfill/job-store.js";
 import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
@@ -85,8 +85,8 @@ export interface MigratorOptions {
 
 /** A backfill worker's owner (`host:pid:tag/worker`) as a person reads it. */
 function describeOwner(owner: string): string {
-  const match = /^(.*):(\d+):[0-9a-f]+(?:\/\d+)?$/.exec(owner);
-  return match ? `process ${match[2]} on ${match[1]}` : owner;
+  const parsed = parseOwner(owner);
+  return parsed ? `process ${parsed.pid} on ${parsed.host}` : owner;
 }
 
 /** How the backfill of a `start` or `resume` runs. */
