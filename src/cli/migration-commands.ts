@@ -10,6 +10,7 @@ import { InterruptedError, UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
+import { withUrlParameter } from "../db/connection.js";
 import { displayIdent, ident } from "../db/ident.js";
 import { databaseUrlFrom } from "./database-url.js";
 import { type ProgressPrinter, formatSeconds } from "./output.js";
@@ -367,22 +368,12 @@ export async function latest(printer: ProgressPrinter, options: GlobalOptions): 
   if (!options.json) printer.line(`note: ${note}`);
 }
 
-/**
- * The URL as the user gave it, with `-c search_path=...` added to its `options` (any
- * search_path already there replaced, the other options kept). Done on the text: libpq
- * percent-decodes parameters but does not read "+" as a space, which URLSearchParams writes.
- */
+/** The URL as the user gave it, with `-c search_path=...` in its `options` (any search_path there replaced, the other options kept). */
 export function withSearchPath(given: string, searchPath: string): string {
-  const hash = given.indexOf("#");
-  const body = hash === -1 ? given : given.slice(0, hash);
-  const at = body.indexOf("?");
-  const base = at === -1 ? body : body.slice(0, at);
-  const params = at === -1 ? [] : body.slice(at + 1).split("&").filter((p) => p !== "");
-  const kept = params.filter((p) => !/^options(=|$)/.test(p));
-  const existing = params.filter((p) => /^options=/.test(p)).map((p) => decodeURIComponent(p.slice("options=".length)));
-  const others = existing.join(" ").replace(/(^|\s)-c\s*search_path=\S+/g, "").trim();
-  kept.push(`options=${encodeURIComponent(`${others ? `${others} ` : ""}-c search_path=${searchPath}`)}`);
-  return `${base}?${kept.join("&")}`;
+  return withUrlParameter(given, "options", (previous) => {
+    const others = previous.join(" ").replace(/(^|\s)-c\s*search_path=\S+/g, "").trim();
+    return `${others ? `${others} ` : ""}-c search_path=${searchPath}`;
+  });
 }
 
 export type MigrateFlags = GlobalOptions & BackfillFlags & { dryRun?: boolean; allowOutOfOrder?: boolean };

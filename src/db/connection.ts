@@ -43,15 +43,26 @@ export function connectTimeoutOf(url: string): number {
  * reads it); every other part stays byte for byte as it was.
  */
 export function withConnectTimeout(url: string, ms: number): string {
-  const seconds = Math.ceil(ms / 1000);
+  return withUrlParameter(url, "connect_timeout", () => String(Math.ceil(ms / 1000)));
+}
+
+/**
+ * The URL with its parameter `name` set to what `value` makes of the values it had (percent-
+ * decoded); every other part stays byte for byte as it was. Done on the text: libpq
+ * percent-decodes parameters but does not read "+" as a space, which URLSearchParams writes.
+ */
+export function withUrlParameter(url: string, name: string, value: (previous: string[]) => string): string {
   const hash = url.indexOf("#");
   const body = hash === -1 ? url : url.slice(0, hash);
   const fragment = hash === -1 ? "" : url.slice(hash);
   const query = body.indexOf("?");
   const base = query === -1 ? body : body.slice(0, query);
-  const params = query === -1 ? [] : body.slice(query + 1).split("&").filter((p) => p !== "" && !/^connect_timeout(=|$)/.test(p));
-  params.push(`connect_timeout=${seconds}`);
-  return `${base}?${params.join("&")}${fragment}`;
+  const params = query === -1 ? [] : body.slice(query + 1).split("&").filter((p) => p !== "");
+  const named = (p: string) => p === name || p.startsWith(`${name}=`);
+  const previous = params.filter(named).map((p) => decodeURIComponent(p.slice(name.length + 1)));
+  const kept = params.filter((p) => !named(p));
+  kept.push(`${name}=${encodeURIComponent(value(previous))}`);
+  return `${base}?${kept.join("&")}${fragment}`;
 }
 
 /**
