@@ -85,15 +85,23 @@ function pgbench(args: string[], onProgress: (line: Omit<Progress, "run">) => vo
  * run ends. The first run vacuums and empties pgbench_history; the others (`-n`) keep it,
  * so its rows count every transaction of every run.
  */
-async function keepWriting(url: string, done: () => boolean, progress: Progress[]): Promise<RunSummary[]> {
+/**
+ * pgbench in segments until a progress line lands after `doneAt()`: a segment that ends
+ * just after the migration may have printed its last line just before it, so one more runs.
+ */
+async function keepWriting(url: string, doneAt: () => number | null, progress: Progress[]): Promise<RunSummary[]> {
   const runs: RunSummary[] = [];
+  const covered = () => {
+    const at = doneAt();
+    return at !== null && (progress[progress.length - 1]?.at ?? 0) >= at;
+  };
   do {
     const run = runs.length;
     // Simple query mode: prepared statements would fail with "cached plan must not change
     // result type" once abalance changes type under them, which is pgbench's problem, not ours.
     const args = [...(run > 0 ? ["-n"] : []), "-c", "4", "-j", "2", "-T", String(SEGMENT_SECONDS), "-P", "1", "-M", "simple", url];
     runs.push(await pgbench(args, (line) => progress.push({ run, ...line })));
-  } while (!done() && runs[runs.length - 1]!.code === 0);
+  } while (!covered() && runs[runs.length - 1]!.code === 0);
   return runs;
 }
 
@@ -139,8 +147,8 @@ describe("pgbench through a type change of pgbench_accounts.abalance", () => {
     ]);
 
     const progress: Progress[] = [];
-    let migrated = false;
-    const load = keepWriting(db.url, () => migrated, progress);
+    let migratedAt: number | null = null;
+    const load = keepWriting(db.url, () => migratedAt, progress);
     let runs: RunSummary[] | undefined;
     void load.then((r) => (runs = r), () => undefined);
     await until(() => progress.length >= BASELINE_SECONDS || runs !== undefined, 60_000, `${BASELINE_SECONDS} seconds of pgbench progress`);
@@ -156,7 +164,7 @@ describe("pgbench through a type change of pgbench_accounts.abalance", () => {
       completedAt = Date.now();
       completeFor = (completedAt - completeAt) / 1000;
     } finally {
-      migrated = true;
+      migratedAt = Date.now();
       // Let the load end on its own (at most SEGMENT_SECONDS), even when the migration failed.
       runs = await load;
     }
