@@ -130,6 +130,19 @@ export async function forgetUpFailures(client: Client, stateSchema: string, sche
   await client.query(`DELETE FROM ${table} WHERE schema = $1 AND table_name = ANY($2::text[])`, [schema, tables]);
 }
 
+/**
+ * An expression's value on row `t`, its names bound to the row's columns. The subquery
+ * always uses a value of the row (whether its first column is null, never itself null), so
+ * it stays correlated and runs once per row: with no column used, the planner drops the
+ * unused outputs, evaluates it once for the whole query, and `random()` gives every row one
+ * value (and, twice, the same value about one time in ten). OFFSET 0 keeps `bound` a
+ * subquery rather than flattened into the outer query.
+ */
+function valueOnRow(expression: string, bindings: { name: string; physical: string }[], type: string, rowColumn: string): string {
+  const bound = [...bindings.map((b) => `t.${ident(b.physical)} AS ${ident(b.name)}`), `(t.${ident(rowColumn)} IS NULL) AS "underway row"`];
+  return `(SELECT CAST(${asValueExpression(expression)} AS ${type}) FROM (SELECT ${bound.join(", ")} OFFSET 0) AS bound WHERE bound."underway row" IS NOT NULL)`;
+}
+
 /** Whether one row, found by its key, is gone or now agrees with `up`. */
 async function rowPasses(client: Client, spec: DualWriteTable, key: Record<string, unknown>): Promise<boolean> {
   const ref = qualified(spec.schema, spec.table);
@@ -141,9 +154,8 @@ async function rowPasses(client: Client, spec: DualWriteTable, key: Record<strin
   );
   const types = new Map(typeRows.map((r) => [r.name, r.type]));
   if (columns.some((c) => !types.has(c))) return false;
-  const bind = (bindings: { name: string; physical: string }[]) => bindings.map((b) => `t.${ident(b.physical)} AS ${ident(b.name)}`).join(", ") || "1 AS \"?\"";
   const agree = spec.up
-    .map((a) => `t.${ident(a.target)} IS NOT DISTINCT FROM (SELECT CAST(${asValueExpression(a.expression)} AS ${types.get(a.target) ?? "text"}) FROM (SELECT ${bind(a.bindings ?? spec.oldBindings)} OFFSET 0) AS bound)`)
+    .map((a) => `t.${ident(a.target)} IS NOT DISTINCT FROM ${valueOnRow(a.expression, a.bindings ?? spec.oldBindings, types.get(a.target) ?? "text", typeRows[0]!.name)}`)
     .join(" AND ") || "true";
   const where = columns.map((c, i) => `t.${ident(c)} = ($1::jsonb ->> ${literal(c)})::${types.get(c)}`).join(" AND ");
   await client.query("SAVEPOINT uw_recheck");
@@ -167,12 +179,8 @@ async function verifyTable(client: Client, spec: DualWriteTable, onProgress?: (p
     [ref],
   );
   const types = new Map(typeRows.map((r) => [r.name, r.type]));
-  const bind = (bindings: { name: string; physical: string }[]) =>
-    bindings.map((b) => `t.${ident(b.physical)} AS ${ident(b.name)}`).join(", ") || "1 AS \"?\"";
   const evaluate = (expression: string, bindings: { name: string; physical: string }[], target: string) =>
-    // OFFSET 0 keeps `bound` a subquery of the row: flattened, an expression that names no
-    // column (random()) would become one value for the whole query.
-    `(SELECT CAST(${asValueExpression(expression)} AS ${types.get(target) ?? "text"}) FROM (SELECT ${bind(bindings)} OFFSET 0) AS bound)`;
+    valueOnRow(expression, bindings, types.get(target) ?? "text", typeRows[0]!.name);
 
   const candidates: (Check & { expressions: { sql: string; text: string }[] })[] = [];
   for (const pair of spec.pairs) {
