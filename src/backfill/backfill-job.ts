@@ -6,6 +6,7 @@ import { InterruptedError, UnderwayError, describeError } from "../errors.js";
 import { stopReason, throwIfStopped } from "../engine/interrupt.js";
 import type { Backfill, BackfillContext, BackfillResult } from "./backfill.js";
 import { runWorker, type WorkerOutcome } from "./backfill-worker.js";
+import { chooseBackfillWrite, ourTriggers, type BackfillWrite } from "./direct-write.js";
 import { JobStore, type JobRow } from "./job-store.js";
 import { choosePaging, estimateRows, nextTransactionId, splitKeyRanges, tablePages, type KeyRange } from "./paging.js";
 import { defaultBackfillSettings, type BackfillSettings } from "./settings.js";
@@ -78,6 +79,10 @@ export class BackfillJob implements Backfill {
       await monitor.poll();
       monitor.start();
 
+      // Chosen once for the job's workers in this process; a worker that meets a reason to
+      // keep the trigger (a failing direct batch, a new trigger) moves to it alone.
+      const write = await chooseBackfillWrite(control, ctx.dualWrite);
+      let writeNow: BackfillWrite = write;
       const throttles = new Map<number, ThrottleReason | null>();
       let active = workers;
       let batches = 0;
@@ -93,6 +98,11 @@ export class BackfillJob implements Backfill {
             table: ctx.table,
             jobId: job.id,
             paging: job.paging,
+            write,
+            ourTriggers: ctx.dualWrite ? ourTriggers(ctx.dualWrite) : [],
+            onTriggerPath: (reason) => {
+              writeNow = { kind: "trigger", reason };
+            },
             owner: `${owner}/${i}`,
             leaseSeconds: this.options.leaseSeconds ?? 15,
             monitor,
@@ -158,6 +168,7 @@ export class BackfillJob implements Backfill {
           throttledBy: paused ? null : throttledBy,
           lagBytes: reading.lagBytes,
           warning: reading.warning,
+          write: writeNow.kind === "direct" ? { kind: "direct" } : { kind: "trigger", reason: writeNow.reason },
         });
       };
       const ticker = setInterval(() => void report().catch(() => undefined), 1000);

@@ -5,6 +5,7 @@ import { UnderwayError } from "../errors.js";
 import { isLockConflict } from "../engine/lock-retry.js";
 import { sleepUnlessStopped } from "../engine/interrupt.js";
 import { JobStore, type RangeRow } from "./job-store.js";
+import { userUpdateTriggersSql, type BackfillWrite } from "./direct-write.js";
 import { ctidBatchSql, keyBatchSql, type Key, type Paging } from "./paging.js";
 import type { BackfillSettings } from "./settings.js";
 import type { ThrottleMonitor, ThrottleReason } from "./throttle-monitor.js";
@@ -17,6 +18,16 @@ export interface WorkerContext {
   table: string;
   jobId: number;
   paging: Paging;
+  /**
+   * How batches fill the new columns: the statement itself (skipping the trigger) or the
+   * trigger. A worker whose direct batch fails, or finds a row trigger of the table's own
+   * created meanwhile, redoes the batch through the trigger and keeps to it.
+   */
+  write: BackfillWrite;
+  /** underway's own triggers on the table, which the check for the table's own leaves out. */
+  ourTriggers: string[];
+  /** Called when the worker leaves the direct form for the trigger, with why. */
+  onTriggerPath?: (reason: string) => void;
   /** Unique per worker: host, pid and a random part. */
   owner: string;
   leaseSeconds: number;
@@ -54,6 +65,11 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
   let lastState = 0;
   let throttled: ThrottleReason | null = null;
   let liveWorkers = ctx.activeWorkers();
+  let write = ctx.write;
+  const toTrigger = (reason: string) => {
+    write = { kind: "trigger", reason };
+    ctx.onTriggerPath?.(reason);
+  };
   const setThrottle = (reason: ThrottleReason | null) => {
     if (reason !== throttled) {
       throttled = reason;
@@ -118,9 +134,14 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
         const share = settings.maxRate === null ? null : settings.maxRate / Math.max(1, liveWorkers);
         const limit = share === null ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(share / 4)));
         const started = Date.now();
-        const result: BatchResult = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, range, limit) : await ctidBatch(client!, ctx, range, pagesPerBatch);
+        const result: BatchResult = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, write, range, limit) : await ctidBatch(client!, ctx, write, range, pagesPerBatch);
         if (result === "lost") {
           range = null;
+          continue;
+        }
+        if (typeof result === "object" && "redo" in result) {
+          // Rolled back: the same batch again, through the trigger.
+          toTrigger(result.redo);
           continue;
         }
         ctx.onBatch(result.rows);
@@ -172,24 +193,28 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
   }
 }
 
-type BatchResult = "lost" | { rows: number; cursor: Key | null; finished: boolean };
+/** A batch's outcome; `redo`: it was rolled back, to be done again through the trigger (why). */
+type BatchResult = "lost" | { redo: string } | { rows: number; cursor: Key | null; finished: boolean };
 
 /**
  * One batch in one transaction. Its settings are the transaction's own (set_config(...,
  * true)), so they hold behind a transaction pooler and never reach another client:
  * `underway.backfill` tells the dual-write trigger to compute every new column of the row
  * from the old ones; `underway.version` does the same for triggers of plans stored by
- * earlier releases.
+ * earlier releases; in the direct form, the table's skip setting lets the statement,
+ * which computes the new columns itself, pass the trigger. JIT is off: a batch is too
+ * short to repay compiling its expressions.
  */
-async function inBatch(client: Client, schema: string, fn: () => Promise<BatchResult>): Promise<BatchResult> {
+async function inBatch(client: Client, schema: string, write: BackfillWrite, fn: () => Promise<BatchResult>): Promise<BatchResult> {
   await client.query("BEGIN");
   try {
     await client.query(
-      "SELECT set_config('underway.backfill', 'on', true), set_config('underway.version', $1, true), set_config('lock_timeout', '2s', true)",
-      [schema],
+      `SELECT set_config('underway.backfill', 'on', true), set_config('underway.version', $1, true), set_config('lock_timeout', '2s', true),
+              set_config('jit', 'off', true)${write.kind === "direct" ? ", set_config($2, 'on', true)" : ""}`,
+      write.kind === "direct" ? [schema, write.setting] : [schema],
     );
     const result = await fn();
-    await client.query(result === "lost" ? "ROLLBACK" : "COMMIT");
+    await client.query(result === "lost" || "redo" in (result as object) ? "ROLLBACK" : "COMMIT");
     return result;
   } catch (error) {
     await client.query("ROLLBACK").catch(() => undefined);
@@ -197,50 +222,84 @@ async function inBatch(client: Client, schema: string, fn: () => Promise<BatchRe
   }
 }
 
-/** Moves the range's cursor and renews its lease, only if this worker still owns it. */
-async function advance(client: Client, ctx: WorkerContext, range: RangeRow, rows: number, cursor: Key | null, finished: boolean): Promise<boolean> {
-  const result = await client.query(
-    `UPDATE ${qualified(ctx.stateSchema, "backfill_ranges")}
-        SET cursor = $4, rows_done = rows_done + $5, done = $6, updated_at = now(),
-            lease_expires_at = now() + make_interval(secs => $7)
-      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done`,
-    [range.jobId, range.rangeNo, ctx.owner, cursor === null ? null : JSON.stringify(cursor), rows, finished, ctx.leaseSeconds],
-  );
-  return result.rowCount === 1;
+/**
+ * The batch's UPDATE. In the direct form, an error that is not a lock or a lost connection
+ * (an `up` that fails for a row, or a value the statement cannot assign where the trigger
+ * can) sends the batch back to be done through the trigger, which names the row if it
+ * fails too.
+ */
+async function rewrite(client: Client, write: BackfillWrite, sql: string, values: unknown[]): Promise<number | { redo: string }> {
+  try {
+    return (await client.query(sql, values)).rowCount ?? 0;
+  } catch (error) {
+    if (write.kind === "trigger" || isLockConflict(error) || isConnectionLoss(error)) throw error;
+    return { redo: `a direct batch failed (${error instanceof Error ? error.message : String(error)})` };
+  }
 }
 
-async function keyBatch(client: Client, ctx: WorkerContext, range: RangeRow, limit: number): Promise<BatchResult> {
+/**
+ * Moves the range's cursor and renews its lease, only if this worker still owns it. In the
+ * direct form it also reads, under the batch's lock on the table, whether a row trigger of
+ * the table's own now fires on UPDATE (created since the job began): the batch is then
+ * redone through the trigger, which fires it as the trigger path always has.
+ */
+async function advance(
+  client: Client,
+  ctx: WorkerContext,
+  write: BackfillWrite,
+  range: RangeRow,
+  rows: number,
+  cursor: Key | null,
+  finished: boolean,
+): Promise<"ok" | "lost" | { redo: string }> {
+  const moved = `UPDATE ${qualified(ctx.stateSchema, "backfill_ranges")}
+        SET cursor = $4, rows_done = rows_done + $5, done = $6, updated_at = now(),
+            lease_expires_at = now() + make_interval(secs => $7)
+      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done`;
+  const values = [range.jobId, range.rangeNo, ctx.owner, cursor === null ? null : JSON.stringify(cursor), rows, finished, ctx.leaseSeconds];
+  if (write.kind === "trigger") return (await client.query(moved, values)).rowCount === 1 ? "ok" : "lost";
+  const { rows: result } = await client.query<{ moved: number; user_triggers: boolean }>(
+    `WITH moved AS (${moved} RETURNING 1)
+     SELECT (SELECT count(*) FROM moved)::int AS moved, ${userUpdateTriggersSql("$8", ctx.ourTriggers)} AS user_triggers`,
+    [...values, qualified(ctx.schema, ctx.table)],
+  );
+  if (result[0]!.user_triggers) return { redo: `${ctx.table} now has a row trigger of its own on UPDATE` };
+  return result[0]!.moved === 1 ? "ok" : "lost";
+}
+
+async function keyBatch(client: Client, ctx: WorkerContext, write: BackfillWrite, range: RangeRow, limit: number): Promise<BatchResult> {
   if (ctx.paging.kind !== "key") throw new Error("keyBatch needs key paging");
   const columns = ctx.paging.columns;
   const after = range.cursor ?? range.lower;
-  const sql = keyBatchSql(ctx.schema, ctx.table, columns, ctx.paging.touch, after !== null);
-  return inBatch(client, ctx.schema, async () => {
+  const sql = keyBatchSql(ctx.schema, ctx.table, columns, ctx.paging.touch, after !== null, write.kind === "direct" ? write.set : undefined);
+  return inBatch(client, ctx.schema, write, async () => {
     const { rows } = await client.query<{ selected: number; last: string[] | null }>(sql.bound, [...range.upper, ...(after ?? []), limit]);
     const { selected, last } = rows[0]!;
     const finished = selected < limit || last === null;
     let touched = 0;
     if (last !== null) {
-      const result = await client.query(sql.update, [...last, ...(after ?? [])]);
-      touched = result.rowCount ?? 0;
+      const result = await rewrite(client, write, sql.update, [...last, ...(after ?? [])]);
+      if (typeof result === "object") return result;
+      touched = result;
     }
     const cursor = last ?? after;
-    const ok = await advance(client, ctx, range, touched, cursor, finished);
-    return ok ? { rows: touched, cursor, finished } : "lost";
+    const moved = await advance(client, ctx, write, range, touched, cursor, finished);
+    return moved === "ok" ? { rows: touched, cursor, finished } : moved;
   });
 }
 
-async function ctidBatch(client: Client, ctx: WorkerContext, range: RangeRow, pages: number): Promise<BatchResult> {
+async function ctidBatch(client: Client, ctx: WorkerContext, write: BackfillWrite, range: RangeRow, pages: number): Promise<BatchResult> {
   if (ctx.paging.kind !== "ctid") throw new Error("ctidBatch needs ctid paging");
   const from = Number((range.cursor ?? range.lower ?? ["0"])[0]);
   const end = Number(range.upper[0]);
   const to = Math.min(end, from + pages);
   const since = ctx.paging.since;
-  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch, since);
-  return inBatch(client, ctx.schema, async () => {
-    const result = await client.query(sql, since === undefined ? [`(${from},0)`, `(${to},0)`] : [`(${from},0)`, `(${to},0)`, since]);
-    const rows = result.rowCount ?? 0;
+  const sql = ctidBatchSql(ctx.schema, ctx.table, ctx.paging.touch, since, write.kind === "direct" ? write.set : undefined);
+  return inBatch(client, ctx.schema, write, async () => {
+    const result = await rewrite(client, write, sql, since === undefined ? [`(${from},0)`, `(${to},0)`] : [`(${from},0)`, `(${to},0)`, since]);
+    if (typeof result === "object") return result;
     const finished = to >= end;
-    const ok = await advance(client, ctx, range, rows, [String(to)], finished);
-    return ok ? { rows, cursor: [String(to)], finished } : "lost";
+    const moved = await advance(client, ctx, write, range, result, [String(to)], finished);
+    return moved === "ok" ? { rows: result, cursor: [String(to)], finished } : moved;
   });
 }

@@ -1,3 +1,4 @@
+import type { DualWriteTable } from "../engine/dual-write.js";
 import type { ThrottleReason } from "./throttle-monitor.js";
 
 /** What a backfill reports while it runs. */
@@ -15,6 +16,11 @@ export interface BackfillProgress {
   lagBytes: number | null;
   /** A limit that cannot be enforced, and why. */
   warning: string | null;
+  /**
+   * How the batches fill the new columns: `direct` (the batch's UPDATE computes them and
+   * skips the trigger) or `trigger` (the dual-write trigger does, row by row), with why.
+   */
+  write?: { kind: "direct" | "trigger"; reason?: string };
 }
 
 /** Where a backfill runs. */
@@ -25,6 +31,8 @@ export interface BackfillContext {
   migration: string;
   /** Physical table name. */
   table: string;
+  /** The table's dual-write plan, from which a batch computes the new columns itself. */
+  dualWrite?: DualWriteTable | undefined;
   onProgress?: ((progress: BackfillProgress) => void) | undefined;
   /**
    * Stops the backfill at its next batch boundary: every committed batch's cursor is kept

@@ -140,7 +140,8 @@ export async function splitKeyRanges(
  * One batch over a key range, in two statements. `bound` reads up to `limit` keys after
  * `after` (all from the start when absent), up to `upper`, from the key's index, and
  * returns how many it found and the last one. `update` then rewrites exactly that key
- * range by setting a column to itself (the dual-write trigger computes the new columns).
+ * range: with `set`, the new columns computed by the statement itself; without, by setting
+ * a column to itself (the dual-write trigger computes the new columns).
  * A plain range predicate lets the planner scan just the range; a join against the batch
  * of keys let it read the index from its first entry, making each batch dearer than the
  * last.
@@ -151,6 +152,7 @@ export function keyBatchSql(
   columns: { name: string; type: string }[],
   touch: string,
   hasLower: boolean,
+  set?: string,
 ): { bound: string; update: string } {
   const ref = qualified(schema, table);
   const keyList = identList(columns.map((c) => c.name));
@@ -165,17 +167,18 @@ export function keyBatchSql(
     )
     SELECT (SELECT count(*) FROM s)::int AS selected,
            (SELECT ARRAY[${columns.map((c) => `s.${ident(c.name)}::text`).join(", ")}] FROM s ORDER BY ${desc} LIMIT 1) AS last`;
-  const update = `UPDATE ${ref} SET ${ident(touch)} = ${ident(touch)} WHERE (${keyList}) <= ${tuple(1)}${afterBound}`;
+  const update = `UPDATE ${ref} SET ${set ?? `${ident(touch)} = ${ident(touch)}`} WHERE (${keyList}) <= ${tuple(1)}${afterBound}`;
   return { bound, update };
 }
 
 /**
  * One batch over pages [from, to) of a table without a usable key. With `since` ($3),
  * only row versions older than the job (frozen ones included: their age is the largest).
+ * `set` as for `keyBatchSql`.
  */
-export function ctidBatchSql(schema: string, table: string, touch: string, since?: string): string {
+export function ctidBatchSql(schema: string, table: string, touch: string, since?: string, set?: string): string {
   const older = since === undefined ? "" : " AND age(xmin) > age($3::xid)";
-  return `UPDATE ${qualified(schema, table)} SET ${ident(touch)} = ${ident(touch)} WHERE ctid >= $1::tid AND ctid < $2::tid${older}`;
+  return `UPDATE ${qualified(schema, table)} SET ${set ?? `${ident(touch)} = ${ident(touch)}`} WHERE ctid >= $1::tid AND ctid < $2::tid${older}`;
 }
 
 /**

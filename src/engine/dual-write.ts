@@ -64,6 +64,13 @@ export interface DualWriteTable {
   strict?: boolean;
   /** Old version names besides the base schema, known to mean "old" without a lookup. */
   knownOld?: string[];
+  /**
+   * The transaction-local setting that, set to `on`, lets the backfill's own top-level
+   * UPDATE skip the trigger (its `WHEN`), because the statement computes the new columns
+   * itself. Absent in plans stored by earlier releases: their triggers have no `WHEN`, and
+   * their backfill goes through the trigger.
+   */
+  backfillSkip?: string;
 }
 
 export interface Binding {
@@ -127,6 +134,20 @@ export function markSetting(schema: string, table: string): string {
   return `underway.m_${tableHash(schema, table)}`;
 }
 
+/** The transaction-local setting with which the backfill's own statements skip the table's dual-write trigger. */
+export function backfillSkipSetting(schema: string, table: string): string {
+  return `underway.b_${tableHash(schema, table)}`;
+}
+
+/**
+ * The trigger's `WHEN`: it fires for every write but the backfill's own top-level UPDATE,
+ * which names the setting for its transaction only. A write nested in it (a trigger of
+ * another table writing this one) is at a trigger depth above zero and still goes through.
+ */
+export function backfillSkipCondition(setting: string): string {
+  return `(current_setting(${literal(setting)}, true) IS DISTINCT FROM 'on' OR pg_trigger_depth() > 0)`;
+}
+
 /** The transaction-local setting that tells the table's NOT NULL checks that `up` failed for this row. */
 export function upFailedSetting(schema: string, table: string): string {
   return `underway.f_${tableHash(schema, table)}`;
@@ -179,7 +200,9 @@ export function createDualWriteStatements(
     if (!name) continue;
     statements.push(
       `DROP TRIGGER IF EXISTS ${ident(name)} ON ${table}`,
-      `CREATE TRIGGER ${ident(name)} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}(${literal(mode)})`,
+      `CREATE TRIGGER ${ident(name)} BEFORE INSERT OR UPDATE ON ${table} FOR EACH ROW${
+        spec.backfillSkip ? ` WHEN ${backfillSkipCondition(spec.backfillSkip)}` : ""
+      } EXECUTE FUNCTION ${fn}(${literal(mode)})`,
     );
   }
   return statements;

@@ -255,6 +255,7 @@ export class Migrator {
           schema: this.schema,
           migration: active.name,
           table: step.table,
+          dualWrite: (active.plan.dualWrite ?? []).find((d) => d.table === step.table),
           onProgress: (progress) => this.options.onEvent?.({ type: "backfill", progress, migration: active.name }),
         });
         joined.push(step.table);
@@ -558,6 +559,7 @@ export class Migrator {
           lockPolicy: this.lockPolicy,
           concurrentIndexLockTimeoutMs: this.options.concurrentIndexLockTimeoutMs ?? 600_000,
           backfill: this.options.backfill ?? new BackfillJob(backfill),
+          dualWrite: record.plan.dualWrite,
           onEvent: this.options.onEvent,
           onBackfillStart: action === "start" ? () => this.setPhase(client, record.name, "backfilling", "start") : undefined,
           deferBackfill,

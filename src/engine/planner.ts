@@ -20,6 +20,7 @@ import {
   assignmentInputs,
   createDualWriteStatements,
   dropDualWriteStatements,
+  backfillSkipSetting,
   dualWriteTriggerNames,
   type Binding,
   type DualWriteTable,
@@ -478,6 +479,7 @@ function dualWriteSpec(ctx: PlanContext, before: TableModel, after: TableModel |
     triggers: dualWriteTriggerNames((before.triggers ?? []).map((t) => t.name), userBeforeRow),
     ...(input.strictVersions ? { strict: true } : {}),
     knownOld,
+    backfillSkip: backfillSkipSetting(ctx.schema, before.physical),
   };
 }
 

@@ -3,6 +3,7 @@ import { sqlState } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError, describeError } from "../errors.js";
 import type { Backfill, BackfillProgress } from "../backfill/backfill.js";
+import type { DualWriteTable } from "./dual-write.js";
 import { inLockedTransaction, withLockRetry, type LockPolicy, type RetryListener } from "./lock-retry.js";
 import type { Action, Step } from "./step.js";
 import { versionSchemaStatements } from "./version-schema.js";
@@ -33,6 +34,8 @@ export interface StepRunnerOptions {
   /** lock_timeout for CREATE/DROP INDEX CONCURRENTLY, which waits for older transactions by design. */
   concurrentIndexLockTimeoutMs: number;
   backfill: Backfill;
+  /** The plan's dual-write tables, for the backfill to compute new columns itself. */
+  dualWrite?: DualWriteTable[] | undefined;
   onEvent?: ((event: MigrationEvent) => void) | undefined;
   /** Called before a backfill step, so the phase can say `backfilling`. */
   onBackfillStart?: (() => Promise<void>) | undefined;
@@ -245,6 +248,7 @@ async function runStep(
         schema: step.schema,
         migration: options.migration,
         table: step.table,
+        dualWrite: options.dualWrite?.find((d) => d.schema === step.schema && d.table === step.table),
         onProgress: (progress) => options.onEvent?.({ type: "backfill", progress, migration: options.migration }),
         signal: options.signal,
       });
