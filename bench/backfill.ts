@@ -35,6 +35,7 @@ const USAGE = `usage: npm run bench:backfill -- [options]
   --clients N     pgbench clients (default 4)
   --threads N     pgbench threads (default 2)
   --version V     PostgreSQL to run: 15 (system, default), 18 (embedded), system, embedded
+  --workers N     figure 1's backfill workers (default 1; its target is 0.9 with one, 1.2 with more)
   --max-rate N    figure 2's backfill runs with maxRate N rows/s on top of the defaults (default: none)
   --breakdown     instead of the figures, measure where a backfill's time goes (trigger, batch statement, JIT)
   --json          print the report as JSON on stdout (progress still goes to stderr)
@@ -80,6 +81,7 @@ interface BenchOptions {
   version: NonNullable<LocalServerOptions["version"]>;
   /** maxRate for figure 2's backfill; null keeps the default settings. */
   maxRate: number | null;
+  workers: number;
   breakdown: boolean;
   json: boolean;
 }
@@ -95,6 +97,7 @@ function parseOptions(argv: string[]): BenchOptions | "help" {
       threads: { type: "string" },
       version: { type: "string" },
       "max-rate": { type: "string" },
+      workers: { type: "string" },
       breakdown: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
@@ -120,6 +123,7 @@ function parseOptions(argv: string[]): BenchOptions | "help" {
     threads: positive("threads", values.threads, 2),
     version,
     maxRate: values["max-rate"] === undefined ? null : positive("max-rate", values["max-rate"], 0),
+    workers: positive("workers", values.workers, 1),
     breakdown: values.breakdown,
     json: values.json,
   };
@@ -168,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
     const target: PgbenchTarget = { host: server.host, port: server.port, user: "app", database: "bench" };
     const postmasterPid = await readPostmasterPid(server.dataDir);
     const run = { clients: options.clients, threads: options.threads, seconds: options.seconds };
-    const ctx: BenchContext = { url, db, admin, rows, pgbench, target, run, maxRate: options.maxRate, postmasterPid, dir, log };
+    const ctx: BenchContext = { url, db, admin, rows, pgbench, target, run, maxRate: options.maxRate, workers: options.workers, postmasterPid, dir, log };
 
     const { rows: versionRows } = await db.query<{ v: string }>("SELECT version() AS v");
     const settings = await serverSettings(db, REPORTED_SETTINGS);
@@ -216,6 +220,7 @@ async function main(argv: string[]): Promise<number> {
         threads: options.threads,
         version: String(options.version),
         maxRate: options.maxRate === null ? "none" : options.maxRate,
+        workers: options.workers,
       },
       figures,
       details,

@@ -23,6 +23,8 @@ export interface BenchContext {
   run: PgbenchRun;
   /** maxRate for figure 2's backfill; null keeps the default settings. */
   maxRate: number | null;
+  /** Backfill workers for figure 1 (`--workers`). */
+  workers: number;
   /** The benchmark's own postmaster, so its CPU can be told from other processes'. */
   postmasterPid: number | undefined;
   /** A temporary directory for migration files. */

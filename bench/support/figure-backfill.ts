@@ -3,6 +3,7 @@
  * of pgbench_accounts.
  */
 import { performance } from "node:perf_hooks";
+import type { BackfillProgress } from "../../src/backfill/backfill.js";
 import { Migrator } from "../../src/engine/migrator.js";
 import { bigintMigration, type BenchContext } from "./bench-context.js";
 import { backfillProgressLog } from "./backfill-progress.js";
@@ -11,7 +12,8 @@ import { figure, foreignNote, type BenchReport, type Figure } from "./report.js"
 import { ServerCpuProfile, formatProfile } from "./server-cpu-profile.js";
 import { checkpoint, copyTable, totalSize, walPosition } from "./tables.js";
 
-const TARGET = 0.8;
+/** One worker as fast as nine tenths of the UPDATE; two or more faster than it (on 2 cores). */
+const TARGET = { one: 0.9, more: 1.2 };
 
 interface StepTiming {
   index: number;
@@ -56,10 +58,12 @@ export async function measureBackfill(ctx: BenchContext, details: BenchReport["d
   const file = await bigintMigration(ctx.dir, "01_backfill_bigint", "accounts_backfill");
   const steps: StepTiming[] = [];
   const progress = backfillProgressLog(log);
+  let write: BackfillProgress["write"];
   const migrator = new Migrator({
     databaseUrl: ctx.url,
     onEvent: (event) => {
       if (event.type === "step" && event.action === "start") steps.push({ index: event.index, at: performance.now() });
+      if (event.type === "backfill" && event.progress.write) write = event.progress.write;
       progress.onEvent(event);
     },
   });
@@ -69,7 +73,7 @@ export async function measureBackfill(ctx: BenchContext, details: BenchReport["d
   profile = new ServerCpuProfile(admin);
   await profile.start();
   t = performance.now();
-  const record = await migrator.start(file, { settings: { lockWait: false } });
+  const record = await migrator.start(file, { settings: { lockWait: false }, workers: ctx.workers });
   const finished = performance.now();
   const startCpu = cpu();
   details["start CPU by process"] = formatProfile(await profile.stop());
@@ -94,12 +98,13 @@ export async function measureBackfill(ctx: BenchContext, details: BenchReport["d
 
   return figure({
     id: "1",
-    title: "unthrottled backfill vs one UPDATE",
+    title: `unthrottled backfill (${ctx.workers} worker${ctx.workers === 1 ? "" : "s"}) vs one UPDATE`,
     unit: "rows/s",
     value: backfillRows / backfillSeconds,
     baseline: updateRows / updateSeconds,
-    target: TARGET,
+    target: ctx.workers === 1 ? TARGET.one : TARGET.more,
     notes: [
+      ...(write ? [`batches wrote ${write.kind === "direct" ? "directly (the trigger skipped)" : `through the trigger (${write.reason ?? "?"})`}`] : []),
       `backfill step ${backfillSeconds.toFixed(1)} s for ${backfillRows.toLocaleString("en-US")} rows; UPDATE ${updateSeconds.toFixed(1)} s for ${updateRows.toLocaleString("en-US")} rows; each on a fresh copy after a CHECKPOINT`,
       ...cpuNote(updateCpu, startCpu, updateRows, backfillRows),
       ...foreignNote({ UPDATE: updateCpu.foreign, backfill: startCpu.foreign }),

@@ -7,6 +7,7 @@ import { stopReason, throwIfStopped } from "../engine/interrupt.js";
 import type { Backfill, BackfillContext, BackfillResult } from "./backfill.js";
 import { runWorker, type WorkerOutcome } from "./backfill-worker.js";
 import { chooseBackfillWrite, ourTriggers, type BackfillWrite } from "./direct-write.js";
+import { ForegroundGuard } from "./foreground.js";
 import { JobStore, type JobRow } from "./job-store.js";
 import { choosePaging, estimateRows, nextTransactionId, splitKeyRanges, tablePages, type KeyRange } from "./paging.js";
 import { defaultBackfillSettings, type BackfillSettings } from "./settings.js";
@@ -75,7 +76,8 @@ export class BackfillJob implements Backfill {
       throwIfStopped(ctx.signal, () => `before the backfill of ${ctx.table}`);
       const settings = { current: job.settings };
       const pids = new Set<number>();
-      monitor = new ThrottleMonitor(control, ctx.stateSchema, qualified(ctx.schema, ctx.table), () => settings.current, () => [...pids]);
+      const guard = new ForegroundGuard(() => settings.current.foregroundTarget);
+      monitor = new ThrottleMonitor(control, ctx.stateSchema, qualified(ctx.schema, ctx.table), () => settings.current, () => [...pids], guard);
       await monitor.poll();
       monitor.start();
 
@@ -99,6 +101,7 @@ export class BackfillJob implements Backfill {
             jobId: job.id,
             paging: job.paging,
             write,
+            guard,
             ourTriggers: ctx.dualWrite ? ourTriggers(ctx.dualWrite) : [],
             onTriggerPath: (reason) => {
               writeNow = { kind: "trigger", reason };
@@ -169,6 +172,7 @@ export class BackfillJob implements Backfill {
           lagBytes: reading.lagBytes,
           warning: reading.warning,
           write: writeNow.kind === "direct" ? { kind: "direct" } : { kind: "trigger", reason: writeNow.reason },
+          foreground: guard.reading(),
         });
       };
       const ticker = setInterval(() => void report().catch(() => undefined), 1000);

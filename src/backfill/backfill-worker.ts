@@ -6,6 +6,7 @@ import { isLockConflict } from "../engine/lock-retry.js";
 import { sleepUnlessStopped } from "../engine/interrupt.js";
 import { JobStore, type RangeRow } from "./job-store.js";
 import { userUpdateTriggersSql, type BackfillWrite } from "./direct-write.js";
+import type { ForegroundGuard } from "./foreground.js";
 import { ctidBatchSql, keyBatchSql, type Key, type Paging } from "./paging.js";
 import type { BackfillSettings } from "./settings.js";
 import type { ThrottleMonitor, ThrottleReason } from "./throttle-monitor.js";
@@ -26,6 +27,8 @@ export interface WorkerContext {
   write: BackfillWrite;
   /** underway's own triggers on the table, which the check for the table's own leaves out. */
   ourTriggers: string[];
+  /** Paces the batches so the application keeps its throughput (shared by the process's workers). */
+  guard?: ForegroundGuard;
   /** Called when the worker leaves the direct form for the trigger, with why. */
   onTriggerPath?: (reason: string) => void;
   /** Unique per worker: host, pid and a random part. */
@@ -134,7 +137,13 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
         const share = settings.maxRate === null ? null : settings.maxRate / Math.max(1, liveWorkers);
         const limit = share === null ? batchSize : Math.max(1, Math.min(batchSize, Math.ceil(share / 4)));
         const started = Date.now();
-        const result: BatchResult = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, write, range, limit) : await ctidBatch(client!, ctx, write, range, pagesPerBatch);
+        ctx.guard?.batchStarted(started);
+        let result: BatchResult;
+        try {
+          result = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, write, range, limit) : await ctidBatch(client!, ctx, write, range, pagesPerBatch);
+        } finally {
+          ctx.guard?.batchEnded();
+        }
         if (result === "lost") {
           range = null;
           continue;
@@ -156,13 +165,13 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           }
         } else if (elapsed > settings.batchTargetMs * 1.5) pagesPerBatch = Math.max(1, Math.floor(pagesPerBatch / 2));
         else if (elapsed < settings.batchTargetMs) pagesPerBatch = Math.min(4096, Math.ceil(pagesPerBatch * 1.5));
-        if (share !== null) {
-          const minimum = (result.rows / share) * 1000;
-          if (elapsed < minimum) {
-            setThrottle("max-rate");
-            await sleepUnlessStopped(minimum - elapsed, ctx.signal);
-            continue;
-          }
+        // The longer of the two waits: the rate limit's, and the foreground guard's.
+        const rateWait = share === null ? 0 : (result.rows / share) * 1000 - elapsed;
+        const guardWait = ctx.guard?.pauseAfter(elapsed, ctx.activeWorkers()) ?? 0;
+        if (rateWait > 0 || guardWait > 0) {
+          setThrottle(rateWait >= guardWait ? "max-rate" : "foreground");
+          await sleepUnlessStopped(Math.max(rateWait, guardWait), ctx.signal);
+          continue;
         }
         setThrottle(null);
       } catch (error) {

@@ -1,3 +1,4 @@
+import type { ForegroundReading } from "./foreground.js";
 import type { DualWriteTable } from "../engine/dual-write.js";
 import type { ThrottleReason } from "./throttle-monitor.js";
 
@@ -21,6 +22,8 @@ export interface BackfillProgress {
    * skips the trigger) or `trigger` (the dual-write trigger does, row by row), with why.
    */
   write?: { kind: "direct" | "trigger"; reason?: string };
+  /** What the foreground guard sees: the application's write rate, the batches' impact on it, the share of time it lets them run. */
+  foreground?: ForegroundReading;
 }
 
 /** Where a backfill runs. */

@@ -16,6 +16,11 @@ export interface BackfillSettings {
   throttleQuery: string | null;
   /** Hold while other sessions wait for a lock on the table or on a worker's rows. */
   lockWait: boolean;
+  /**
+   * The share of its write throughput the application keeps while the backfill runs: the
+   * foreground guard paces the batches to it (foreground.ts). null: no guard.
+   */
+  foregroundTarget: number | null;
   /** The batch duration the batch size servoes toward. */
   batchTargetMs: number;
   batchMin: number;
@@ -28,6 +33,7 @@ export const defaultBackfillSettings: BackfillSettings = {
   maxLagSeconds: null,
   throttleQuery: null,
   lockWait: true,
+  foregroundTarget: 0.9,
   batchTargetMs: 200,
   batchMin: 50,
   batchMax: 50_000,
@@ -51,6 +57,17 @@ export function parseMaxLag(text: string): Pick<BackfillSettings, "maxLagBytes" 
   if (/^\s*\d+(?:\.\d+)?\s*[kmgt]?b\s*$/i.test(text)) return { maxLagBytes: parseSize(text), maxLagSeconds: null };
   if (/^\s*\d+(?:\.\d+)?\s*(ms|s|sec|m|min|h)\s*$/i.test(text)) return { maxLagBytes: null, maxLagSeconds: parseDurationMs(text) / 1000 };
   throw new UnderwayError("INVALID_ARGUMENT", `invalid --max-lag "${text}": give a size (64MB) or a duration (5s)`);
+}
+
+/** `--foreground 0.9`: the share of its write throughput the application keeps; `none` or `off`: no guard. */
+export function parseForegroundTarget(text: string): number | null {
+  if (/^\s*(none|off)\s*$/i.test(text)) return null;
+  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  const value = percent ? Number(percent[1]) / 100 : Number(text);
+  if (!Number.isFinite(value) || value <= 0 || value >= 1) {
+    throw new UnderwayError("INVALID_ARGUMENT", `invalid --foreground "${text}": a share above 0 and below 1 (0.9 or 90%), or none`);
+  }
+  return value;
 }
 
 /** `--max-rate 20000`, or `none`. */

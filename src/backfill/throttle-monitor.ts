@@ -3,7 +3,10 @@ import { qualified } from "../db/ident.js";
 import { describeError } from "../errors.js";
 import type { BackfillSettings } from "./settings.js";
 
-export type ThrottleReason = "replica-lag" | "max-rate" | "lock-wait" | "throttle-query";
+import type { ForegroundGuard } from "./foreground.js";
+
+/** What holds a backfill back; `foreground`: the foreground guard's pacing. */
+export type ThrottleReason = "replica-lag" | "max-rate" | "lock-wait" | "throttle-query" | "foreground";
 
 /** What the monitor last measured. */
 export interface ThrottleReading {
@@ -43,6 +46,7 @@ export class ThrottleMonitor {
     private readonly table: string,
     private readonly settings: () => BackfillSettings,
     private readonly workerPids: () => number[],
+    private readonly guard?: ForegroundGuard,
   ) {}
 
   current(): ThrottleReading {
@@ -84,6 +88,10 @@ export class ThrottleMonitor {
       await this.heartbeat();
       slow = this.slowHolding = await this.throttleQuery(settings);
       if (!lagLimited) await this.replicaLag(settings);
+    }
+    if (this.guard) {
+      const { rows } = await this.client.query<{ xmax: string }>("SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax");
+      this.guard.sample(BigInt(rows[0]!.xmax));
     }
     let holding: ThrottleReason | null = lagLimited ? await this.replicaLag(settings) : null;
     holding ??= slow;

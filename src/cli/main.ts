@@ -37,6 +37,7 @@ function backfillFlags(command: Command, withWorkers = true): Command {
   return command
     .option("--max-lag <limit>", "hold while replica lag is above a size (64MB) or a duration (5s); none to clear")
     .option("--max-rate <rows>", "at most this many rows per second for the whole job; none to clear")
+    .option("--foreground <share>", "pace the backfill so the application keeps this share of its write throughput (default 0.9); none to run flat out")
     .option("--throttle-query <sql>", "hold while this query returns true; none to clear")
     .option("--batch-time <duration>", "target duration of one batch", undefined);
 }

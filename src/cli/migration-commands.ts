@@ -18,7 +18,7 @@ import { renderPlan } from "../lint/plan-report.js";
 import { describeHolder, type GuardState } from "../engine/migration-guard.js";
 import type { JobSummary } from "../backfill/job-store.js";
 import type { VerifyReport } from "../verify/verify.js";
-import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
+import { parseForegroundTarget, parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
 import type { MigrationEvent } from "../engine/step-runner.js";
 import { withObservation, type ObserveFlags } from "./observe-commands.js";
 
@@ -39,6 +39,7 @@ export interface BackfillFlags {
   lease?: string;
   maxLag?: string;
   maxRate?: string;
+  foreground?: string;
   throttleQuery?: string;
   batchTime?: string;
 }
@@ -62,6 +63,7 @@ function settingsFrom(flags: BackfillFlags): Partial<BackfillSettings> {
   const settings: Partial<BackfillSettings> = {};
   if (flags.maxLag !== undefined) Object.assign(settings, parseMaxLag(flags.maxLag));
   if (flags.maxRate !== undefined) settings.maxRate = parseMaxRate(flags.maxRate);
+  if (flags.foreground !== undefined) settings.foregroundTarget = parseForegroundTarget(flags.foreground);
   if (flags.throttleQuery !== undefined) settings.throttleQuery = /^\s*(none|off)\s*$/i.test(flags.throttleQuery) ? null : flags.throttleQuery;
   if (flags.batchTime !== undefined) settings.batchTargetMs = parseDurationMs(flags.batchTime, "--batch-time");
   return settings;
@@ -273,7 +275,7 @@ export async function cancel(printer: ProgressPrinter, options: GlobalOptions): 
 export async function throttle(printer: ProgressPrinter, options: GlobalOptions & BackfillFlags): Promise<void> {
   const settings = settingsFrom(options);
   if (Object.keys(settings).length === 0) {
-    throw new UnderwayError("INVALID_ARGUMENT", "throttle: give at least one of --max-lag, --max-rate, --throttle-query, --batch-time");
+    throw new UnderwayError("INVALID_ARGUMENT", "throttle: give at least one of --max-lag, --max-rate, --foreground, --throttle-query, --batch-time");
   }
   const tables = await migratorFor(options, printer).throttle(settings);
   print(options, { tables, settings }, `updated ${tables.join(", ")}: ${JSON.stringify(settings)}`);

@@ -8,7 +8,7 @@ import { OBSERVED_PHASES, type ObservedPhase } from "./phase.js";
 
 const require = createRequire(import.meta.url);
 
-export const THROTTLE_REASONS: readonly ThrottleReason[] = ["replica-lag", "max-rate", "lock-wait", "throttle-query"];
+export const THROTTLE_REASONS: readonly ThrottleReason[] = ["replica-lag", "max-rate", "lock-wait", "throttle-query", "foreground"];
 const JOB_STATES: readonly JobState[] = ["running", "paused", "throttled", "interrupted", "done", "failed", "cancelled"];
 
 /** One reading of a backfill job's progress, from a progress event or from the state schema. */

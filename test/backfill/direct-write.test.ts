@@ -218,6 +218,51 @@ describe("the backfill's direct writes", () => {
   });
 });
 
+describe("the foreground guard on a real workload", () => {
+  let db: FreshDatabase;
+  let sql: pg.Client;
+  const rows = 150_000;
+  beforeAll(async () => {
+    db = await freshDatabase("guard");
+    sql = await accountsTable(db, rows);
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+
+  async function run(name: string, settings: { foregroundTarget?: number | null }) {
+    const seen: BackfillProgress[] = [];
+    // Read before the writer starts: what it commits from then on is its delta.
+    const before = BigInt((await sql.query(`SELECT sum(balance)::text AS s FROM accounts`)).rows[0].s);
+    const writer = new Writer(db.url, "public_01_accounts", rows);
+    await writer.start();
+    await new Promise((r) => setTimeout(r, 1500));
+    const migrator = new Migrator({ databaseUrl: db.url, onEvent: (e) => void (e.type === "backfill" && seen.push(e.progress)) });
+    const file = await migrationFile(name, [{ alter_column: { table: "accounts", column: "balance", type: "bigint", up: "balance::bigint * 3", down: "(balance / 3)::integer" } }]);
+    await migrator.start(file, { settings });
+    const stats = await writer.stop();
+    expect(stats.failures).toEqual([]);
+    const { rows: check } = await sql.query(`SELECT sum(balance)::text AS s, count(*) FILTER (WHERE "_uw_new_balance" IS DISTINCT FROM balance::bigint * 3)::int AS wrong FROM accounts`);
+    expect(check[0].wrong).toBe(0);
+    expect(BigInt(check[0].s)).toBe(before + stats.delta);
+    await migrator.rollback();
+    return seen;
+  }
+
+  it("sees the application's writes and paces the batches to them by default; --foreground none does not", async () => {
+    const paced = await run("02_paced", {});
+    const measured = paced.filter((p) => p.foreground && p.foreground.tps > 5);
+    expect(measured.length).toBeGreaterThan(0);
+    expect(paced.some((p) => p.throttledBy === "foreground")).toBe(true);
+    expect(paced.some((p) => p.foreground?.pacing === true && p.foreground.duty < 1)).toBe(true);
+
+    const flat = await run("02_flat", { foregroundTarget: null });
+    expect(flat.some((p) => p.throttledBy === "foreground")).toBe(false);
+    expect(flat.every((p) => p.foreground?.pacing !== true)).toBe(true);
+  });
+});
+
 describe("when the backfill computes the new columns itself", () => {
   const base: DualWriteTable = {
     schema: "public",
