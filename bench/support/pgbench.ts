@@ -5,6 +5,8 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveBinDir } from "../../src/db/local-server.js";
 
@@ -26,6 +28,10 @@ export interface PgbenchResult {
   /** Transactions per second, without the initial connection time. */
   tps: number;
   latencyMs: number;
+  /** The 99th percentile of the transactions' latencies, from pgbench's per-transaction log. */
+  p99Ms: number | null;
+  /** Transactions per second in each second of the run (`-P 1`). */
+  perSecond: number[];
   transactions: number;
   failed: number;
   seconds: number;
@@ -48,17 +54,37 @@ export async function pgbenchInit(pgbench: string, target: PgbenchTarget, scale:
   await runPgbench(pgbench, ["-i", "-s", String(scale), "-q", ...connectionArgs(target)]);
 }
 
-/** One timed run of the default script with prepared statements, no vacuum beforehand. */
+/**
+ * One timed run of the default script with prepared statements, no vacuum beforehand, with
+ * a progress line each second and a log of every transaction's latency (in a temporary
+ * directory, read and removed).
+ */
 export async function pgbenchRun(pgbench: string, target: PgbenchTarget, run: PgbenchRun): Promise<PgbenchResult> {
-  const output = await runPgbench(pgbench, [
-    "-n",
-    "-M", "prepared",
-    "-c", String(run.clients),
-    "-j", String(run.threads),
-    "-T", String(run.seconds),
-    ...connectionArgs(target),
-  ]);
-  return parsePgbenchOutput(output, run.seconds);
+  const logs = await mkdtemp(join(tmpdir(), "underway-pgbench-"));
+  try {
+    const output = await runPgbench(pgbench, [
+      "-n",
+      "-M", "prepared",
+      "-c", String(run.clients),
+      "-j", String(run.threads),
+      "-T", String(run.seconds),
+      "-P", "1",
+      "-l", `--log-prefix=${join(logs, "tx")}`,
+      ...connectionArgs(target),
+    ]);
+    const latencies: number[] = [];
+    for (const name of await readdir(logs)) {
+      for (const line of (await readFile(join(logs, name), "utf8")).split("\n")) {
+        const micros = Number(line.split(" ")[2]);
+        if (line !== "" && Number.isFinite(micros)) latencies.push(micros / 1000);
+      }
+    }
+    latencies.sort((a, b) => a - b);
+    const result = parsePgbenchOutput(output, run.seconds);
+    return { ...result, p99Ms: latencies.length === 0 ? null : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]! };
+  } finally {
+    await rm(logs, { recursive: true, force: true });
+  }
 }
 
 /** Reads pgbench's summary: `tps = 1234.5 (without initial connection time)` and the rest. */
@@ -69,8 +95,11 @@ export function parsePgbenchOutput(output: string, seconds: number): PgbenchResu
   };
   const tps = number(/^tps = ([\d.]+) \(without initial connection time\)/m) ?? number(/^tps = ([\d.]+)/m);
   if (tps === undefined) throw new Error(`pgbench printed no tps:\n${output}`);
+  const perSecond = [...output.matchAll(/^progress: [\d.]+ s, ([\d.]+) tps/gm)].map((m) => Number(m[1]));
   return {
     tps,
+    p99Ms: null,
+    perSecond,
     latencyMs: number(/^latency average = ([\d.]+) ms/m) ?? Number.NaN,
     transactions: number(/^number of transactions actually processed: (\d+)/m) ?? 0,
     failed: number(/^number of failed transactions: (\d+)/m) ?? 0,
