@@ -3,10 +3,13 @@
  * durable, production-like settings, loads `pgbench -i -s SCALE`, and measures in one run:
  *
  * 1. the unthrottled backfill of an int -> bigint `alter_column` (rows/s of the backfill
- *    step alone) against one `UPDATE ... SET new = old::bigint` on a fresh copy;
+ *    step alone, `--workers` of them) against one `UPDATE ... SET new = old::bigint` on a
+ *    fresh copy; 1b. the ETA printed at 10% against the time the rest took; 1c. the rate
+ *    over the last fifth of the rows against the first fifth;
  * 2. pgbench TPS while a default-throttled backfill runs, against TPS just before it
- *    (dual-write trigger installed in both);
- * 3. pgbench TPS with the dual-write trigger installed against TPS without it.
+ *    (dual-write trigger installed in both); 2c. pgbench's p99 latency, 2d. its worst second;
+ * 3. pgbench TPS with the dual-write trigger installed against TPS without it;
+ * 4. `verify` of the backfilled table against one scan hashing every row.
  *
  * `--breakdown` measures instead where a backfill's time goes (bench/support/breakdown.ts).
  * See bench/README.md for what each figure means and the figures of a reference run.
@@ -197,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
 
-    const figures = [await measureBackfill(ctx, details), ...(await measureForeground(ctx, details))];
+    const figures = [...(await measureBackfill(ctx, details)), ...(await measureForeground(ctx, details))];
 
     const cpuList = cpus();
     const report: BenchReport = {

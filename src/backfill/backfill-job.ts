@@ -152,7 +152,7 @@ export class BackfillJob implements Backfill {
         rate = now > first.at ? ((rows - first.rows) * 1000) / (now - first.at) : 0;
         const reasons = [...throttles.values()].filter((r): r is ThrottleReason => r !== null);
         const throttledBy = reasons.length > 0 && reasons.length >= active ? reasons[0]! : null;
-        await store.report(jobId, rate, throttledBy);
+        await store.report(jobId, rate, throttledBy, guard.reading());
         const reading = monitor!.current();
         if (reading.throttleQueryError && reading.throttleQueryFailed) {
           const pausedNow = await store.pauseForThrottleQuery(

@@ -3,6 +3,7 @@ import { qualified } from "../db/ident.js";
 import { localProcess } from "../util/local-process.js";
 import type { Key, Paging } from "./paging.js";
 import { defaultBackfillSettings, type BackfillSettings } from "./settings.js";
+import type { ForegroundReading } from "./foreground.js";
 import type { ThrottleReason } from "./throttle-monitor.js";
 
 export type StoredJobState = "running" | "paused" | "done" | "failed" | "cancelled";
@@ -21,6 +22,7 @@ export interface JobRow {
   throttledBy: ThrottleReason | null;
   rowsPerSecond: number;
   lastError: string | null;
+  foreground: ForegroundReading | null;
 }
 
 export interface RangeRow {
@@ -48,6 +50,8 @@ export interface JobSummary {
   owners: string[];
   settings: BackfillSettings;
   lastError: string | null;
+  /** What the foreground guard saw at the last report, while the job runs: the application's write rate, the batches' impact, the share of time they may run. */
+  foreground: ForegroundReading | null;
 }
 
 /** Reads and writes backfill jobs and their ranges in the state schema. */
@@ -174,11 +178,12 @@ export class JobStore {
     return Number(rows[0]!.n);
   }
 
-  async report(jobId: number, rowsPerSecond: number, throttledBy: ThrottleReason | null): Promise<void> {
-    await this.client.query(`UPDATE ${this.jobs} SET rows_per_second = $2, throttled_by = $3, updated_at = now() WHERE id = $1`, [
+  async report(jobId: number, rowsPerSecond: number, throttledBy: ThrottleReason | null, foreground: ForegroundReading | null = null): Promise<void> {
+    await this.client.query(`UPDATE ${this.jobs} SET rows_per_second = $2, throttled_by = $3, foreground = $4, updated_at = now() WHERE id = $1`, [
       jobId,
       rowsPerSecond,
       throttledBy,
+      foreground === null ? null : JSON.stringify(foreground),
     ]);
   }
 
@@ -265,6 +270,7 @@ export class JobStore {
         owners,
         settings: job.settings,
         lastError: job.lastError,
+        foreground: active ? job.foreground : null,
       };
     });
   }
@@ -283,6 +289,7 @@ function toJob(row: Record<string, unknown>): JobRow {
     throttledBy: (row.throttled_by as ThrottleReason | null) ?? null,
     rowsPerSecond: Number(row.rows_per_second),
     lastError: (row.last_error as string | null) ?? null,
+    foreground: (row.foreground as ForegroundReading | null | undefined) ?? null,
   };
 }
 

@@ -69,6 +69,8 @@ export function stateSchemaDdl(stateSchema: string): string[] {
       finished_at timestamptz,
       UNIQUE (schema, migration, table_name)
     )`,
+    // What the foreground guard of the process running the job saw last (foreground.ts).
+    `ALTER TABLE ${qualified(stateSchema, "backfill_jobs")} ADD COLUMN IF NOT EXISTS foreground jsonb`,
     `CREATE TABLE IF NOT EXISTS ${qualified(stateSchema, "backfill_ranges")} (
       job_id bigint NOT NULL REFERENCES ${qualified(stateSchema, "backfill_jobs")} ON DELETE CASCADE,
       range_no integer NOT NULL,

@@ -72,6 +72,7 @@ export class EventMetrics {
           at: now,
         });
         if (event.progress.lagBytes !== null) this.metrics.replicaLag(event.progress.lagBytes, 1);
+        if (event.progress.foreground) this.metrics.foreground(this.migration, event.progress.table, event.progress.foreground);
         return;
       case "notice":
         return;

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { JobState } from "../backfill/job-store.js";
+import type { ForegroundReading } from "../backfill/foreground.js";
 import type { ThrottleReason } from "../backfill/throttle-monitor.js";
 import type { VerifyReport } from "../verify/verify.js";
 import type { Action } from "../engine/step.js";
@@ -53,6 +54,9 @@ export class MigrationMetrics {
   readonly throttledSeconds: Counter<"migration" | "table" | "reason">;
   readonly throttled: Gauge<"migration" | "table" | "reason">;
   readonly jobState: Gauge<"migration" | "table" | "state">;
+  readonly foregroundTps: Gauge<"migration" | "table">;
+  readonly foregroundImpact: Gauge<"migration" | "table">;
+  readonly backfillDuty: Gauge<"migration" | "table">;
   readonly replicaLagBytes: Gauge;
   readonly replicas: Gauge;
   readonly phase: Gauge<"migration" | "phase">;
@@ -117,6 +121,24 @@ export class MigrationMetrics {
       name: "underway_backfill_job_state",
       help: "1 for the backfill job's current state (running, paused, throttled, interrupted, done, failed, cancelled)",
       labelNames: [...jobLabels, "state"],
+      registers,
+    });
+    this.foregroundTps = new Gauge({
+      name: "underway_foreground_write_tps",
+      help: "The application's write transactions per second, as the backfill's foreground guard counts them (the server's, less the backfill's own)",
+      labelNames: jobLabels,
+      registers,
+    });
+    this.foregroundImpact = new Gauge({
+      name: "underway_foreground_impact_ratio",
+      help: "The application's write rate while a batch runs over its rate while none does (absent until measured)",
+      labelNames: jobLabels,
+      registers,
+    });
+    this.backfillDuty = new Gauge({
+      name: "underway_backfill_duty_ratio",
+      help: "The share of time the foreground guard lets the backfill's batches run (1: no limit)",
+      labelNames: jobLabels,
       registers,
     });
     this.replicaLagBytes = new Gauge({
@@ -196,6 +218,15 @@ export class MigrationMetrics {
    * (it never goes down: a job started afresh only adds its new rows), and the time since
    * the previous reading counts as throttled by whatever held the job then.
    */
+  /** What the backfill's foreground guard sees (progress events of a job this process runs). */
+  foreground(migration: string, table: string, reading: ForegroundReading): void {
+    const labels = { migration, table };
+    this.foregroundTps.set(labels, reading.tps);
+    if (reading.impact === null) this.foregroundImpact.remove(labels);
+    else this.foregroundImpact.set(labels, reading.impact);
+    this.backfillDuty.set(labels, reading.duty);
+  }
+
   backfill(sample: BackfillSample): void {
     const labels = { migration: sample.migration, table: sample.table };
     const key = `${sample.migration}\u0000${sample.table}`;

@@ -30,14 +30,21 @@ describe("metrics from a migration's events", () => {
     now += 2000;
     observed.onEvent(progress({ rowsDone: 300, rowsPerSecond: 50, throttledBy: "replica-lag", lagBytes: 9000 }));
     now += 1500;
-    observed.onEvent(progress({ rowsDone: 400, rowsPerSecond: 80 }));
+    observed.onEvent(progress({ rowsDone: 400, rowsPerSecond: 80, throttledBy: "foreground", foreground: { tps: 1200, impact: 0.5, duty: 0.2, pacing: true } }));
+    now += 500;
+    observed.onEvent(progress({ rowsDone: 420, rowsPerSecond: 80 }));
 
     const text = await metrics.text();
-    expect(sample(text, "underway_backfill_rows_total", job)).toBe(400);
+    expect(sample(text, "underway_backfill_rows_total", job)).toBe(420);
     expect(sample(text, "underway_backfill_rows_per_second", job)).toBe(80);
-    expect(sample(text, "underway_backfill_rows_remaining", job)).toBe(600);
+    expect(sample(text, "underway_backfill_rows_remaining", job)).toBe(580);
     expect(sample(text, "underway_backfill_rows_estimated", job)).toBe(1000);
-    expect(sample(text, "underway_backfill_eta_seconds", job)).toBe(7.5);
+    expect(sample(text, "underway_backfill_eta_seconds", job)).toBe(7.25);
+    // What the foreground guard saw, and the time it held the job.
+    expect(sample(text, "underway_foreground_write_tps", job)).toBe(1200);
+    expect(sample(text, "underway_foreground_impact_ratio", job)).toBe(0.5);
+    expect(sample(text, "underway_backfill_duty_ratio", job)).toBe(0.2);
+    expect(sample(text, "underway_backfill_throttled_seconds_total", { ...job, reason: "foreground" })).toBe(0.5);
     // Throttled time is counted from each reading to the next, by the reason in force.
     expect(sample(text, "underway_backfill_throttled_seconds_total", { ...job, reason: "max-rate" })).toBe(2);
     expect(sample(text, "underway_backfill_throttled_seconds_total", { ...job, reason: "replica-lag" })).toBe(1.5);

@@ -142,6 +142,11 @@
     if (job.state === "paused") return "paused by an operator";
     if (job.state === "interrupted") return "no live worker (run underway resume)";
     if (job.throttledBy === "max-rate") return `max-rate (${fmt(job.settings.maxRate || 0)}/s)`;
+    // The foreground guard: what it sees of the application, and the share of time it lets batches run.
+    const g = job.foreground;
+    if (job.throttledBy === "foreground" && g) {
+      return `foreground (app ${fmt(g.tps)} writes/s, batches ${Math.round(g.duty * 100)}% of the time${g.impact === null ? "" : `, app at ${Math.round(g.impact * 100)}% while one runs`})`;
+    }
     return job.throttledBy || "—";
   }
 
