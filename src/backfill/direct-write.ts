@@ -1,6 +1,6 @@
 import type { Client } from "../db/connection.js";
 import { ident, literal, qualified } from "../db/ident.js";
-import { LEGACY_DUAL_WRITE_TRIGGER, type Assignment, type Binding, type DualWriteTable } from "../engine/dual-write.js";
+import { LEGACY_DUAL_WRITE_TRIGGER, assignmentInputs, type Assignment, type Binding, type DualWriteTable } from "../engine/dual-write.js";
 import { asValueExpression, referencedColumns } from "../engine/sql-expression.js";
 
 /**
@@ -52,8 +52,11 @@ export function directBackfill(spec: DualWriteTable, columns: readonly string[])
 function directValue(a: Assignment, bindings: Binding[], physical: Set<string>, targets: Set<string>, table: string): string | { reason: string } {
   const where = a.origin ?? a.target;
   if (a.backfillOnly) return { reason: `${where} is the column's own volatile default` };
-  if (a.inputs === null || a.inputs === undefined) return { reason: `the columns ${where} reads cannot be told` };
-  if (a.inputs.some((c) => targets.has(c))) return { reason: `${where} reads a column another up fills` };
+  // What it reads itself, through its own bindings: the plan's `inputs` are expanded past a
+  // column another `up` fills to that one's inputs, so they cannot tell a chain.
+  const reads = a.inputs === null || a.inputs === undefined ? null : assignmentInputs(a.expression, bindings);
+  if (reads === null) return { reason: `the columns ${where} reads cannot be told` };
+  if (reads.some((c) => targets.has(c))) return { reason: `${where} reads a column another up fills` };
   const { names, qualifiesNew } = referencedColumns(a.expression);
   if (qualifiesNew) return { reason: `${where} names NEW` };
   if (/(^|[^A-Za-z0-9_$"])tg_[a-z_]+/i.test(a.expression)) return { reason: `${where} names a trigger variable` };

@@ -295,7 +295,10 @@ describe("when the backfill computes the new columns itself", () => {
     expect(reason({ backfillSkip: undefined })).toMatch(/earlier release/);
     expect(reason({ up: [] })).toMatch(/no up/);
     expect(reason({ up: [base.up[0]!, { target: "_uw_new_a", expression: "b", inputs: ["b"] }] })).toMatch(/two up expressions fill _uw_new_a/);
-    expect(reason({ up: [base.up[0]!, { target: "_uw_new_b", expression: "_uw_new_a + 1", inputs: ["_uw_new_a"] }] })).toMatch(/reads a column another up fills/);
+    // As the planner gives it: the second reads the first's column through its own bindings, its inputs expanded to the first's.
+    expect(
+      reason({ up: [base.up[0]!, { target: "_uw_new_b", expression: "a + 1", inputs: ["a"], bindings: [{ name: "a", physical: "_uw_new_a" }] }] }),
+    ).toMatch(/reads a column another up fills/);
     expect(reason({ up: [{ target: "_uw_new_a", expression: "nextval('s')", inputs: [], backfillOnly: true }] })).toMatch(/volatile default/);
     expect(reason({ up: [{ target: "_uw_new_a", expression: "NEW.a", inputs: null }] })).toMatch(/cannot be told|names NEW/);
     expect(reason({ up: [{ target: "_uw_new_a", expression: "a || TG_OP", inputs: ["a"] }] })).toMatch(/trigger variable/);

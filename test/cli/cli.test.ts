@@ -608,8 +608,9 @@ describe("backfill job commands", () => {
   });
 
   it("bad backfill flags are usage errors (2), and pause with no running job fails (1)", async () => {
-    expectFailure(await underway(["throttle"], { env }), 2, /give at least one of --max-lag, --max-rate, --throttle-query, --batch-time/);
+    expectFailure(await underway(["throttle"], { env }), 2, /give at least one of --max-lag, --max-rate, --foreground, --throttle-query, --batch-time/);
     expectFailure(await underway(["throttle", "--max-rate", "fast"], { env }), 2, /invalid --max-rate "fast"/);
+    expectFailure(await underway(["throttle", "--foreground", "1.5"], { env }), 2, /invalid --foreground "1.5": a share above 0 and below 1/);
     expectFailure(await underway(["throttle", "--max-lag", "far"], { env }), 2, /invalid --max-lag "far"/);
     expectFailure(await underway(["resume", "--workers", "0"], { env }), 2, /--workers must be a whole number from 1 to 64/);
     expectFailure(await underway(["pause"], { env }), 1, /no running backfill job to pause \(migration "02_widen_price"\)/);
