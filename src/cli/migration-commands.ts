@@ -91,7 +91,9 @@ function jobsText(jobs: JobSummary[]): string {
       const moving = j.state === "running" || j.state === "throttled";
       const eta = j.etaSeconds !== null ? `, ETA ${formatSeconds(j.etaSeconds)}` : moving ? ", ETA unknown" : "";
       const rate = j.rowsPerSecond > 0 ? `, ${Math.round(j.rowsPerSecond).toLocaleString("en-US")} rows/s` : "";
-      const why = j.throttledBy ? ` (${j.throttledBy})` : "";
+      const g = j.foreground;
+      const guard = j.throttledBy === "foreground" && g ? `: app ${Math.round(g.tps).toLocaleString("en-US")} writes/s, batches ${Math.round(g.duty * 100)}% of the time` : "";
+      const why = j.throttledBy ? ` (${j.throttledBy}${guard})` : "";
       const error = j.lastError ? `: ${j.lastError}` : "";
       return `${j.table.padEnd(30)} ${j.state}${why} ${j.rowsDone.toLocaleString("en-US")}/${j.rowsTotal.toLocaleString("en-US")} (${pct}%)${rate}${eta}${error}`;
     })
@@ -113,6 +115,7 @@ function jobJson(j: JobSummary) {
     owners: j.owners,
     settings: j.settings,
     lastError: j.lastError,
+    foreground: j.foreground,
   };
 }
 
