@@ -1,7 +1,7 @@
 import type { Client } from "../db/connection.js";
 import { ident, literal, qualified } from "../db/ident.js";
 import { LEGACY_DUAL_WRITE_TRIGGER, assignmentInputs, type Assignment, type Binding, type DualWriteTable } from "../engine/dual-write.js";
-import { asValueExpression, referencedColumns } from "../engine/sql-expression.js";
+import { asValueExpression, onStoredRow, referencedColumns } from "../engine/sql-expression.js";
 
 /**
  * How a backfill batch fills the new columns. The dual-write trigger can do it (the batch
@@ -60,17 +60,12 @@ function directValue(a: Assignment, bindings: Binding[], physical: Set<string>, 
   const { names, qualifiesNew } = referencedColumns(a.expression);
   if (qualifiesNew) return { reason: `${where} names NEW` };
   if (/(^|[^A-Za-z0-9_$"])tg_[a-z_]+/i.test(a.expression)) return { reason: `${where} names a trigger variable` };
-  const byName = new Map(bindings.map((b) => [b.name, b.physical]));
-  let renamed = false;
+  const given = new Set(bindings.map((b) => b.name));
   for (const name of names) {
-    const bound = byName.get(name);
-    if (bound === undefined) {
-      if (physical.has(name)) return { reason: `${where} names the column ${name}, which its bindings do not give` };
-      continue;
-    }
-    if (bound !== name) renamed = true;
+    if (!given.has(name) && physical.has(name)) return { reason: `${where} names the column ${name}, which its bindings do not give` };
   }
-  if (!renamed) return asValueExpression(a.expression);
+  const asStored = onStoredRow(a.expression, bindings, physical);
+  if (asStored !== null) return asStored;
   // The names it reads, bound to the row's columns as the trigger declares them. The row's
   // value in the select list keeps the subquery correlated, so a volatile `up` runs per row.
   const used = bindings.filter((b) => names.has(b.name));

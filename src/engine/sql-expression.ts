@@ -17,6 +17,21 @@ export function asValueExpression(expression: string): string {
 }
 
 /**
+ * The expression as it can be evaluated on the stored row itself, when every column it
+ * names is bound to the stored column of that name (`price` bound to `price`), and it names
+ * no stored column its bindings leave out; null otherwise (a name the migration renamed
+ * needs binding in a subquery). `stored` are the table's physical columns.
+ */
+export function onStoredRow(expression: string, bindings: readonly { name: string; physical: string }[], stored: ReadonlySet<string>): string | null {
+  const byName = new Map(bindings.map((b) => [b.name, b.physical]));
+  for (const name of referencedColumns(expression).names) {
+    const bound = byName.get(name);
+    if (bound === undefined ? stored.has(name) : bound !== name) return null;
+  }
+  return asValueExpression(expression);
+}
+
+/**
  * Replaces references to columns by other names: `renameIdentifiers("length(title) > 3", {title: "_uw_new_title"})`
  * gives `length("_uw_new_title") > 3`. Qualified references (`t.title`) and function
  * names (`title(...)`) are left alone; unquoted names match case-insensitively, as

@@ -1,7 +1,7 @@
 import { sqlState, type Client } from "../db/connection.js";
 import { ident, literal, qualified } from "../db/ident.js";
 import type { DualWriteTable } from "../engine/dual-write.js";
-import { asValueExpression } from "../engine/sql-expression.js";
+import { asValueExpression, onStoredRow } from "../engine/sql-expression.js";
 import { describeError } from "../errors.js";
 import { choosePaging, tablePages, type Key } from "../backfill/paging.js";
 
@@ -138,7 +138,10 @@ export async function forgetUpFailures(client: Client, stateSchema: string, sche
  * value (and, twice, the same value about one time in ten). OFFSET 0 keeps `bound` a
  * subquery rather than flattened into the outer query.
  */
-function valueOnRow(expression: string, bindings: { name: string; physical: string }[], type: string, rowColumn: string): string {
+function valueOnRow(expression: string, bindings: { name: string; physical: string }[], type: string, rowColumn: string, stored: ReadonlySet<string>): string {
+  // Named as stored: evaluated on the row itself, with no subquery per row (and per row anyway).
+  const direct = onStoredRow(expression, bindings, stored);
+  if (direct !== null) return `CAST(${direct} AS ${type})`;
   const bound = [...bindings.map((b) => `t.${ident(b.physical)} AS ${ident(b.name)}`), `(t.${ident(rowColumn)} IS NULL) AS "underway row"`];
   return `(SELECT CAST(${asValueExpression(expression)} AS ${type}) FROM (SELECT ${bound.join(", ")} OFFSET 0) AS bound WHERE bound."underway row" IS NOT NULL)`;
 }
@@ -155,7 +158,7 @@ async function rowPasses(client: Client, spec: DualWriteTable, key: Record<strin
   const types = new Map(typeRows.map((r) => [r.name, r.type]));
   if (columns.some((c) => !types.has(c))) return false;
   const agree = spec.up
-    .map((a) => `t.${ident(a.target)} IS NOT DISTINCT FROM ${valueOnRow(a.expression, a.bindings ?? spec.oldBindings, types.get(a.target) ?? "text", typeRows[0]!.name)}`)
+    .map((a) => `t.${ident(a.target)} IS NOT DISTINCT FROM ${valueOnRow(a.expression, a.bindings ?? spec.oldBindings, types.get(a.target) ?? "text", typeRows[0]!.name, new Set(types.keys()))}`)
     .join(" AND ") || "true";
   const where = columns.map((c, i) => `t.${ident(c)} = ($1::jsonb ->> ${literal(c)})::${types.get(c)}`).join(" AND ");
   await client.query("SAVEPOINT uw_recheck");
@@ -179,8 +182,9 @@ async function verifyTable(client: Client, spec: DualWriteTable, onProgress?: (p
     [ref],
   );
   const types = new Map(typeRows.map((r) => [r.name, r.type]));
+  const stored = new Set(types.keys());
   const evaluate = (expression: string, bindings: { name: string; physical: string }[], target: string) =>
-    valueOnRow(expression, bindings, types.get(target) ?? "text", typeRows[0]!.name);
+    valueOnRow(expression, bindings, types.get(target) ?? "text", typeRows[0]!.name, stored);
 
   const candidates: (Check & { expressions: { sql: string; text: string }[] })[] = [];
   for (const pair of spec.pairs) {
