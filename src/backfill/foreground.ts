@@ -28,6 +28,8 @@ const DECAY = 0.975;
 /** While the application is active, at most this share of the time in batches, so idle samples keep coming. */
 const MAX_ACTIVE_DUTY = 0.85;
 const MIN_DUTY = 0.03;
+/** Until the impact is measured, batches run this share of the time: enough spread to measure, little harm meanwhile. */
+const EXPLORING_DUTY = 0.3;
 
 export interface ForegroundReading {
   /** The application's write transactions per second, smoothed. */
@@ -102,7 +104,7 @@ export class ForegroundGuard {
     // batches run all the time, so the guard first makes room to measure. Once measured, a
     // guard that lets batches run most of the time keeps its estimate while the spread is small.
     if (variance <= 0.02 * s.w * s.w) {
-      if (this.impact === null && this.duty > 0.5) this.duty = 0.5;
+      if (this.impact === null && this.duty > EXPLORING_DUTY) this.duty = EXPLORING_DUTY;
       return;
     }
     const slope = (s.w * s.fy - s.f * s.y) / variance;

@@ -78,4 +78,20 @@ describe("verify", () => {
     // Every price in cents, but row 7, which the new version set to 12345 directly.
     expect(BigInt(rows[0].s)).toBe(((30000n * 30001n) / 2n) * 100n - 700n + 12345n);
   });
+
+  it("reports a bad row's key range on a table keyed by a uuid, which has no min or max", async () => {
+    await sql.query(`CREATE TABLE tokens (id uuid PRIMARY KEY, qty integer NOT NULL)`);
+    await sql.query(`INSERT INTO tokens SELECT ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, g FROM generate_series(1, 15000) g`);
+    const migrator = new Migrator({ databaseUrl: db.url });
+    await migrator.start(await migrationFile("02_tokens", [{ alter_column: { table: "tokens", column: "qty", type: "bigint", up: "qty::bigint", down: "qty::integer" } }]));
+    expect((await migrator.verify()).report).toMatchObject({ ok: true, tables: [{ rowsChecked: 15000, mismatches: 0 }] });
+    await sql.query(`ALTER TABLE tokens DISABLE TRIGGER zz_uw_dual_write`);
+    await sql.query(`UPDATE tokens SET "_uw_new_qty" = -1 WHERE qty = 12345`);
+    await sql.query(`ALTER TABLE tokens ENABLE TRIGGER zz_uw_dual_write`);
+    const { report } = await migrator.verify();
+    expect(report.tables[0]!.ranges).toEqual([
+      { column: "qty", from: ["00000000-0000-0000-0000-000000010001"], to: ["00000000-0000-0000-0000-000000015000"], rows: 1 },
+    ]);
+    await migrator.rollback();
+  });
 });
