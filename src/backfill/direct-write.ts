@@ -104,9 +104,9 @@ export async function chooseBackfillWrite(client: Client, spec: DualWriteTable |
   const { rows } = await client.query<{ columns: string[]; user_triggers: boolean; skipping: boolean }>(
     `SELECT ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum) AS columns,
             ${userUpdateTriggersSql("$1", ours)} AS user_triggers,
-            coalesce(bool_and(strpos(pg_get_triggerdef(g.oid), $3) > 0), false) AS skipping
+            coalesce(bool_and(strpos(pg_get_triggerdef(g.oid), $3::text) > 0), false) AS skipping
        FROM pg_trigger g WHERE g.tgrelid = $1::regclass AND g.tgname = ANY($2::name[])`,
-    [ref, ours, spec.backfillSkip ?? "\u0001"],
+    [ref, ours, spec.backfillSkip ?? null],
   );
   const row = rows[0]!;
   if (row.user_triggers) return { kind: "trigger", reason: `${spec.table} has a row trigger of its own on UPDATE` };

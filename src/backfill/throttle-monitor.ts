@@ -89,7 +89,7 @@ export class ThrottleMonitor {
       slow = this.slowHolding = await this.throttleQuery(settings);
       if (!lagLimited) await this.replicaLag(settings);
     }
-    if (this.guard) {
+    if (this.guard && settings.foregroundTarget !== null) {
       const { rows } = await this.client.query<{ xmax: string }>("SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax");
       this.guard.sample(BigInt(rows[0]!.xmax));
     }
