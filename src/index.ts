@@ -25,6 +25,7 @@ export type {
 export { verifyDualWrite } from "./verify/verify.js";
 export type { VerifyReport, VerifyTableReport, MismatchRange } from "./verify/verify.js";
 export type { MigrationEvent } from "./engine/step-runner.js";
+export type { AuditActor, AuditEntry, AuditOutcome } from "./engine/audit.js";
 export type { MigrationPlan, Step, Action } from "./engine/step.js";
 export type { LockPolicy } from "./engine/lock-retry.js";
 export { loadMigrationFile, loadMigrationDir, migrationTemplate } from "./migration/load.js";

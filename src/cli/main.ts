@@ -143,6 +143,14 @@ export function buildProgram(): Command {
 
   connectionOptions(
     program
+      .command("history")
+      .description("show the audit trail: every action that changed a migration's state, who took it and when")
+      .option("--migration <name>", "only this migration's entries")
+      .option("--limit <n>", "only the newest n entries"),
+  ).action(action((c) => c.auditHistory));
+
+  connectionOptions(
+    program
       .command("unlock")
       .description("clear the migration guard of a process that is gone (a lease, or a lock left on a pooled connection)")
       .option("--force", "clear it even if its holder may still be working"),

@@ -152,6 +152,7 @@ function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: 
     stateSchema: options.stateSchema,
     lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout, "--lock-timeout") },
     onEvent,
+    actor: { source: "cli" },
     ...(stopSignal ? { signal: stopSignal } : {}),
   });
 }
@@ -344,6 +345,22 @@ export async function status(printer: ProgressPrinter, options: GlobalOptions): 
       guard,
     },
     (lines.length ? lines.join("\n") : "no migrations yet") + (jobs.length ? `\n\nbackfill:\n${jobsText(jobs)}` : "") + (guard.held || guard.kind ? `\n\n${guardText(guard)}` : ""),
+  );
+}
+
+/** `underway history`: the audit trail, oldest first. */
+export async function auditHistory(printer: ProgressPrinter, options: GlobalOptions & { migration?: string; limit?: string }): Promise<void> {
+  let limit: number | undefined;
+  if (options.limit !== undefined) {
+    limit = Number(options.limit);
+    if (!Number.isInteger(limit) || limit <= 0) throw new UnderwayError("INVALID_ARGUMENT", `invalid --limit "${options.limit}": give a whole number of entries above 0`);
+  }
+  const { auditLine } = await import("../engine/audit.js");
+  const entries = await migratorFor(options, printer).auditTrail({ ...(options.migration ? { migration: options.migration } : {}), ...(limit ? { limit } : {}) });
+  print(
+    options,
+    { schema: options.schema, entries },
+    entries.length > 0 ? entries.map(auditLine).join("\n") : `no audited actions in schema "${options.schema}"${options.migration ? ` for migration "${options.migration}"` : ""}`,
   );
 }
 

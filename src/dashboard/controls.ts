@@ -1,9 +1,5 @@
-import { connect, type Client } from "../db/connection.js";
-import { qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 import { Migrator } from "../engine/migrator.js";
-import { stateSchemaExists } from "../engine/state-schema.js";
-import { JobStore } from "../backfill/job-store.js";
 import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
 
 /** What a control did: the tables whose jobs it changed. */
@@ -28,62 +24,54 @@ export interface ThrottleRequest {
  * a backfill itself: its resume only sets paused jobs running again.
  */
 export class DashboardControls {
-  private readonly migrator: Migrator;
+  constructor(private readonly where: { databaseUrl: string; schema: string; stateSchema: string }) {}
 
-  constructor(private readonly where: { databaseUrl: string; schema: string; stateSchema: string }) {
-    this.migrator = new Migrator({ databaseUrl: where.databaseUrl, schema: where.schema, stateSchema: where.stateSchema });
+  async pause(from: ControlCaller = {}): Promise<ControlResult> {
+    const migrator = this.migrator(from);
+    const tables = await migrator.pause();
+    return { migration: await this.activeName(migrator), tables };
   }
 
-  async pause(): Promise<ControlResult> {
-    const tables = await this.migrator.pause();
-    return { migration: await this.activeName(), tables };
-  }
-
-  async cancel(): Promise<ControlResult> {
-    const tables = await this.migrator.cancel();
-    return { migration: await this.activeName(), tables };
+  async cancel(from: ControlCaller = {}): Promise<ControlResult> {
+    const migrator = this.migrator(from);
+    const tables = await migrator.cancel();
+    return { migration: await this.activeName(migrator), tables };
   }
 
   /**
    * Sets the active migration's paused jobs running. Unlike `underway resume` it does not
    * take over: jobs whose process is gone stay interrupted until someone runs `resume`.
    */
-  async resume(): Promise<ControlResult> {
-    const client = await connect(this.where.databaseUrl, { applicationName: "underway dashboard control" });
-    try {
-      const migration = await this.activeNameOn(client);
-      if (!migration) throw new UnderwayError("INVALID_STATE", `no migration is active in schema "${this.where.schema}"`);
-      const tables = await new JobStore(client, this.where.stateSchema).transition(this.where.schema, migration, ["paused"], "running");
-      if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `no paused backfill job to resume (migration "${migration}")`);
-      return { migration, tables };
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  async resume(from: ControlCaller = {}): Promise<ControlResult> {
+    return this.migrator(from).unpause();
   }
 
-  async throttle(request: ThrottleRequest): Promise<ControlResult> {
+  async throttle(request: ThrottleRequest, from: ControlCaller = {}): Promise<ControlResult> {
     const settings = throttleSettings(request);
-    const tables = await this.migrator.throttle(settings);
-    return { migration: await this.activeName(), tables, settings };
+    const migrator = this.migrator(from);
+    const tables = await migrator.throttle(settings);
+    return { migration: await this.activeName(migrator), tables, settings };
   }
 
-  private async activeName(): Promise<string | null> {
-    const client = await connect(this.where.databaseUrl, { applicationName: "underway dashboard control" });
-    try {
-      return await this.activeNameOn(client);
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+  /** A Migrator whose audit rows say the dashboard acted, and for whom. */
+  private migrator(from: ControlCaller): Migrator {
+    return new Migrator({
+      databaseUrl: this.where.databaseUrl,
+      schema: this.where.schema,
+      stateSchema: this.where.stateSchema,
+      actor: { source: "dashboard", detail: from.remote ? { remote: from.remote } : {} },
+    });
   }
 
-  private async activeNameOn(client: Client): Promise<string | null> {
-    if (!(await stateSchemaExists(client, this.where.stateSchema))) return null;
-    const { rows } = await client.query<{ name: string }>(
-      `SELECT name FROM ${qualified(this.where.stateSchema, "migrations")} WHERE schema = $1 AND phase NOT IN ('completed', 'rolled_back')`,
-      [this.where.schema],
-    );
-    return rows[0]?.name ?? null;
+  private async activeName(migrator: Migrator): Promise<string | null> {
+    const history = await migrator.history();
+    return history.find((m) => m.phase !== "completed" && m.phase !== "rolled_back")?.name ?? null;
   }
+}
+
+/** Who sent a control: the address of the request, as the audit trail records it. */
+export interface ControlCaller {
+  remote?: string;
 }
 
 /** The settings a throttle request asks for; at least one must be given. */

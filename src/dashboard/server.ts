@@ -7,7 +7,7 @@ import { Gauge } from "prom-client";
 import { toUnderwayError, type UnderwayErrorCode } from "../errors.js";
 import type { MigrationMetrics } from "../observe/metrics.js";
 import { metricsResponse } from "../observe/metrics-server.js";
-import type { ControlResult, DashboardControls, ThrottleRequest } from "./controls.js";
+import type { ControlCaller, ControlResult, DashboardControls, ThrottleRequest } from "./controls.js";
 import type { StatePoller } from "./state-poller.js";
 import type { Asset } from "./static-assets.js";
 
@@ -136,10 +136,10 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
     });
   });
 
-  const control = (name: string, act: (c: Context) => Promise<ControlResult>) =>
+  const control = (name: string, act: (c: Context, from: ControlCaller) => Promise<ControlResult>) =>
     app.post(`/api/${name}`, requireToken(options.token), async (c) => {
       try {
-        const result = await act(c);
+        const result = await act(c, callerOf(c));
         log?.info({ control: name, tables: result.tables, settings: result.settings, migration: result.migration }, `${name} from the dashboard: ${result.tables.join(", ")}`);
         poller.refresh();
         return c.json({ ok: true, ...result });
@@ -149,10 +149,10 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
         return c.json({ ok: false, error: { code: failure.code, message: failure.message } }, httpStatusFor(failure.code));
       }
     });
-  control("pause", () => controls.pause());
-  control("resume", () => controls.resume());
-  control("cancel", () => controls.cancel());
-  control("throttle", async (c) => controls.throttle(await throttleBody(c)));
+  control("pause", (_c, from) => controls.pause(from));
+  control("resume", (_c, from) => controls.resume(from));
+  control("cancel", (_c, from) => controls.cancel(from));
+  control("throttle", async (c, from) => controls.throttle(await throttleBody(c), from));
 
   app.notFound((c) => c.json({ ok: false, error: { code: "NOT_FOUND", message: `no ${c.req.method} ${c.req.path}` } }, 404));
   return app;
@@ -186,6 +186,13 @@ async function throttleBody(c: Context): Promise<ThrottleRequest> {
   if (typeof maxRate === "string" || typeof maxRate === "number" || maxRate === null) request.maxRate = maxRate;
   if (typeof maxLag === "string" || maxLag === null) request.maxLag = maxLag;
   return request;
+}
+
+/** The address a control came from (Node's server gives the request as `incoming`), for the audit trail. */
+function callerOf(c: Context): ControlCaller {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string; remotePort?: number } } } | undefined)?.incoming;
+  const address = incoming?.socket?.remoteAddress;
+  return address ? { remote: incoming?.socket?.remotePort ? `${address}:${incoming.socket.remotePort}` : address } : {};
 }
 
 /** The host name of a Host header, without its port. */

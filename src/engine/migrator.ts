@@ -19,6 +19,7 @@ import type { Action, MigrationPlan, Step } from "./step.js";
 import { planDependents } from "./dependents.js";
 import { validateSql } from "./validate-sql.js";
 import { runSteps, type MigrationEvent } from "./step-runner.js";
+import { LIBRARY_ACTOR, ensureAuditTrail, readAuditTrail, recordAudit, type AuditActor, type AuditEntry, type AuditRecord } from "./audit.js";
 import { columnDefaultRewrites, sqlCompiles } from "./probe.js";
 import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure, type VerifyProgress, type VerifyReport } from "../verify/verify.js";
 
@@ -81,6 +82,11 @@ export interface MigratorOptions {
    * latest, unlock, history) may take before the database counts as stuck (default 30 s).
    */
   controlQueryTimeoutMs?: number;
+  /**
+   * Who the audit trail says acted: the CLI says `cli`, the dashboard `dashboard` (with the
+   * request's address); a library caller is `library` unless it says otherwise.
+   */
+  actor?: AuditActor;
 }
 
 /** A backfill worker's owner (`host:pid:tag/worker`) as a person reads it. */
@@ -157,7 +163,9 @@ export class Migrator {
   /** Creates the state schema if needed. Idempotent. */
   async init(): Promise<void> {
     await this.withClient(async (client) => {
+      const existed = await stateSchemaExists(client, this.stateSchema);
       await initStateSchema(client, this.stateSchema);
+      if (!existed) await this.audit(client, { migration: null, action: "init", outcome: "done", detail: { stateSchema: this.stateSchema } });
     }, { guarded: false });
   }
 
@@ -229,15 +237,30 @@ export class Migrator {
       }
       await checkSettings(client, options.settings);
       const store = new JobStore(client, this.stateSchema);
-      tables = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
-      if (options.settings && Object.keys(options.settings).length > 0) await store.updateSettings(this.schema, active.name, options.settings);
+      await ensureAuditTrail(client, this.stateSchema);
+      await client.query("BEGIN");
+      try {
+        tables = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
+        if (options.settings && Object.keys(options.settings).length > 0) await store.updateSettings(this.schema, active.name, options.settings);
+        await this.audit(client, {
+          migration: active.name,
+          action: "resume",
+          outcome: "done",
+          checksum: active.checksum,
+          detail: { tables, ...(options.settings && Object.keys(options.settings).length > 0 ? { settings: options.settings } : {}), ...(options.join ? { join: true } : {}) },
+        });
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => {});
+        throw error;
+      }
     } finally {
       await client.end().catch(() => undefined);
     }
     try {
       const record = await this.withClient(async (c) => {
         const current = (await this.findRecord(c, active.name))!;
-        const outcome = await this.runAction(c, current, "start", options, false);
+        const outcome = await this.runAction(c, current, "start", options, false, { resumed: true });
         if (outcome === "finished") await this.setPhase(c, current.name, "ready", null);
         return (await this.findRecord(c, active.name))!;
       }, { guarded: true, graceMs: 2000 });
@@ -282,9 +305,11 @@ export class Migrator {
     return this.withClient(async (client) => {
       await checkSettings(client, patch);
       const active = await this.requireActive(client);
-      const tables = await new JobStore(client, this.stateSchema).updateSettings(this.schema, active.name, patch);
-      if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `migration "${active.name}" has no unfinished backfill job`);
-      return tables;
+      return this.audited(client, async () => {
+        const tables = await new JobStore(client, this.stateSchema).updateSettings(this.schema, active.name, patch);
+        if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `migration "${active.name}" has no unfinished backfill job`);
+        return { result: tables, record: { migration: active.name, action: "throttle", outcome: "done", checksum: active.checksum, detail: { tables, settings: patch } } };
+      });
     }, { guarded: false });
   }
 
@@ -301,10 +326,63 @@ export class Migrator {
   private async jobControl(from: ("running" | "paused")[], to: "paused" | "cancelled", none: string): Promise<string[]> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
-      const tables = await new JobStore(client, this.stateSchema).transition(this.schema, active.name, from, to);
-      if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `${none} (migration "${active.name}")`);
-      return tables;
+      return this.audited(client, async () => {
+        const tables = await new JobStore(client, this.stateSchema).transition(this.schema, active.name, from, to);
+        if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `${none} (migration "${active.name}")`);
+        return { result: tables, record: { migration: active.name, action: to === "paused" ? "pause" : "cancel", outcome: "done", checksum: active.checksum, detail: { tables } } };
+      });
     }, { guarded: false });
+  }
+
+  /**
+   * Sets the active migration's paused jobs running again, and nothing more: unlike
+   * `resume` it runs no backfill in this process (the dashboard's resume).
+   */
+  async unpause(): Promise<{ migration: string; tables: string[] }> {
+    return this.withClient(async (client) => {
+      const active = await this.requireActive(client);
+      const tables = await this.audited(client, async () => {
+        const changed = await new JobStore(client, this.stateSchema).transition(this.schema, active.name, ["paused"], "running");
+        if (changed.length === 0) throw new UnderwayError("INVALID_STATE", `no paused backfill job to resume (migration "${active.name}")`);
+        return { result: changed, record: { migration: active.name, action: "resume", outcome: "done", checksum: active.checksum, detail: { tables: changed } } };
+      });
+      return { migration: active.name, tables };
+    }, { guarded: false });
+  }
+
+  /**
+   * The audit trail of the schema, oldest first: every action that changed a migration's
+   * state, who took it and when (see audit.ts). `migration` keeps one migration's rows;
+   * `limit` the newest rows.
+   */
+  async auditTrail(filter: { migration?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    return this.withClient(async (client) => {
+      if (!(await stateSchemaExists(client, this.stateSchema))) return [];
+      return readAuditTrail(client, { stateSchema: this.stateSchema, schema: this.schema }, filter);
+    }, { guarded: false });
+  }
+
+  /** Writes one row of the audit trail on `client` and tells `onEvent`. */
+  private async audit(client: Client, record: AuditRecord): Promise<AuditEntry> {
+    const entry = await recordAudit(client, { stateSchema: this.stateSchema, schema: this.schema }, this.options.actor ?? LIBRARY_ACTOR, record);
+    this.options.onEvent?.({ type: "audit", entry, ...(record.migration ? { migration: record.migration } : {}) });
+    return entry;
+  }
+
+  /** Runs a change of the state and its audit row in one transaction: both or neither. */
+  private async audited<T>(client: Client, change: () => Promise<{ result: T; record: AuditRecord }>): Promise<T> {
+    await ensureAuditTrail(client, this.stateSchema);
+    await client.query("BEGIN");
+    try {
+      const { result, record } = await change();
+      const entry = await recordAudit(client, { stateSchema: this.stateSchema, schema: this.schema }, this.options.actor ?? LIBRARY_ACTOR, record);
+      await client.query("COMMIT");
+      this.options.onEvent?.({ type: "audit", entry, ...(record.migration ? { migration: record.migration } : {}) });
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    }
   }
 
   /**
@@ -351,6 +429,17 @@ export class Migrator {
             throw error;
           }
           options.onVerified?.(report);
+          await this.audit(client, {
+            migration: active.name,
+            action: "verify",
+            outcome: report.ok ? "done" : "failed",
+            checksum: active.checksum,
+            detail: {
+              before: "complete",
+              rowsChecked: report.tables.reduce((n, t) => n + t.rowsChecked, 0),
+              mismatches: report.tables.reduce((n, t) => n + t.mismatches, 0),
+            },
+          });
           if (!report.ok) throw verifyFailure(active.name, report);
         }
       }
@@ -416,7 +505,21 @@ export class Migrator {
    * connection); refuses one whose holder may still work, unless `force`.
    */
   async unlock(options: { force?: boolean } = {}): Promise<GuardState> {
-    return this.withClient((client) => clearGuard(client, this.stateSchema, this.schema, options.force === true), { guarded: false });
+    return this.withClient(async (client) => {
+      const state = await clearGuard(client, this.stateSchema, this.schema, options.force === true);
+      if ((state.held || state.kind !== null) && (await stateSchemaExists(client, this.stateSchema))) {
+        await ensureAuditTrail(client, this.stateSchema);
+        const active = await this.activeRecord(client);
+        await this.audit(client, {
+          migration: active?.name ?? null,
+          action: "unlock",
+          outcome: "done",
+          checksum: active?.checksum ?? null,
+          detail: { force: options.force === true, guard: state.kind, gone: state.gone, ...(state.holder ? { holder: state.holder } : {}), ...(state.backend ? { backendPid: state.backend.pid } : {}) },
+        });
+      }
+      return state;
+    }, { guarded: false });
   }
 
   /** Every migration of the schema, oldest first. */
@@ -541,6 +644,7 @@ export class Migrator {
     action: Action,
     backfill: BackfillOptions = {},
     deferBackfill = false,
+    note: Record<string, unknown> = {},
   ): Promise<"finished" | "deferred"> {
     await client.query(`UPDATE ${this.table()} SET running = $3, last_error = NULL, updated_at = now() WHERE schema = $1 AND name = $2`, [
       this.schema,
@@ -548,8 +652,11 @@ export class Migrator {
       action,
     ]);
     const done = action === "start" ? record.startDone : action === "complete" ? record.completeDone : record.rollbackDone;
+    const steps = record.plan[action].length;
+    const about = { migration: record.name, action, checksum: record.checksum };
+    await this.audit(client, { ...about, outcome: "begun", detail: { ...note, stepsDone: done, steps, ...(deferBackfill ? { backfill: "deferred" } : {}) } });
     try {
-      return await runSteps(
+      const outcome = await runSteps(
         {
           client,
           databaseUrl: this.options.databaseUrl,
@@ -565,15 +672,19 @@ export class Migrator {
           deferBackfill,
           fence: this.fence,
           signal: this.options.signal,
+          audit: async (c, step) => void (await this.audit(c, { ...step, checksum: record.checksum })),
         },
         action,
         record.plan[action],
         done,
         record.startDone,
       );
+      await this.audit(client, { ...about, outcome: "done", detail: outcome === "deferred" ? { backfill: "deferred" } : {} });
+      return outcome;
     } catch (error) {
       let failure = toUnderwayError(error);
       if (failure instanceof InterruptedError) failure = failure.withNext(await this.nextAfterStop(client, record.name, action));
+      await this.audit(client, { ...about, outcome: failure instanceof InterruptedError ? "stopped" : "failed", detail: { error: failure.message } }).catch(() => {});
       await client
         .query(`UPDATE ${this.table()} SET last_error = $3, updated_at = now() WHERE schema = $1 AND name = $2`, [
           this.schema,

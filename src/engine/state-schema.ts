@@ -1,6 +1,7 @@
 import type { Client } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
+import { auditDdl } from "./audit.js";
 
 /**
  * The state schema holds migration history and the progress of every phase. It needs
@@ -106,6 +107,8 @@ export function stateSchemaDdl(stateSchema: string): string[] {
       last_at timestamptz NOT NULL DEFAULT now()
     )`,
     `CREATE UNIQUE INDEX IF NOT EXISTS up_failures_row ON ${qualified(stateSchema, "up_failures")} (schema, table_name, key)`,
+    // Every action that changes state, kept after its migration ends (audit.ts).
+    ...auditDdl(stateSchema),
     // Application roles fire the dual-write triggers, whose functions live here.
     `GRANT USAGE ON SCHEMA ${s} TO PUBLIC`,
     clientVersionFunction(stateSchema),
@@ -219,7 +222,7 @@ $fn$`;
  * up to date (every statement above is idempotent), so a migration started by the
  * previous release completes or rolls back with the new one.
  */
-export const STATE_SCHEMA_VERSION = 2;
+export const STATE_SCHEMA_VERSION = 3;
 
 /** Creates or upgrades the state schema. Idempotent; safe to run concurrently with applications. */
 export async function initStateSchema(client: Client, stateSchema: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { Backfill, BackfillProgress } from "../backfill/backfill.js";
 import type { DualWriteTable } from "./dual-write.js";
 import { inLockedTransaction, withLockRetry, type LockPolicy, type RetryListener } from "./lock-retry.js";
 import type { Action, Step } from "./step.js";
+import type { AuditEntry, AuditRecord } from "./audit.js";
 import { versionSchemaStatements } from "./version-schema.js";
 import { createdBetween, dropCreatedStatements, schemaObjects, type CreatedObject } from "./sql-objects.js";
 import { carryDependents, tableDependents, type Dependent } from "./dependents.js";
@@ -18,6 +19,7 @@ export type MigrationEvent = (
   | { type: "retry"; action: Action; description: string; attempt: number; delayMs: number; blockedBy: string | null; kind?: Step["kind"]; table?: string }
   | { type: "backfill"; progress: BackfillProgress }
   | { type: "notice"; message: string }
+  | { type: "audit"; entry: AuditEntry }
 ) & {
   /** The migration the event is about (logs and metrics label every line and series with it). */
   migration?: string;
@@ -45,6 +47,8 @@ export interface StepRunnerOptions {
   fence?: string | null | undefined;
   /** Stops the phase before its next step (and the backfill at its next batch). */
   signal?: AbortSignal | undefined;
+  /** Writes a step's row of the audit trail, on the connection (and in the transaction) that records the step. */
+  audit?: ((c: Client, record: AuditRecord) => Promise<void>) | undefined;
 }
 
 /**
@@ -62,7 +66,7 @@ export async function runSteps(
   const { client } = options;
   const migrations = qualified(options.stateSchema, "migrations");
   const column = ident(`${action}_done`);
-  const record = async (c: Client, done: number) => {
+  const record = async (c: Client, done: number, step: Step, skipped = false) => {
     const result = await c.query(
       `UPDATE ${migrations} SET ${column} = $3, updated_at = now() WHERE schema = $1 AND name = $2${options.fence ? ` AND ${options.fence}` : ""}`,
       [options.schema, options.migration, done],
@@ -73,6 +77,12 @@ export async function runSteps(
         `this process lost the guard of schema "${options.schema}" (its lease ran out or was taken over); the step was not recorded: run the command again`,
       );
     }
+    await options.audit?.(c, {
+      migration: options.migration,
+      action: `${action} step`,
+      outcome: "done",
+      detail: { step: `${action} ${done}/${steps.length}: ${step.description}`, kind: step.kind, ...(skipped ? { skipped: "its start step never ran" } : {}) },
+    });
   };
   for (let i = from; i < steps.length; i++) {
     const step = steps[i]!;
@@ -91,12 +101,12 @@ export async function runSteps(
     throwIfStopped(options.signal, () => `before ${action} step ${i + 1}/${steps.length} (${step.description}), ${i} done`);
     if (step.onlyIfStarted !== undefined && startDone <= step.onlyIfStarted) {
       options.onEvent?.({ ...about, type: "step-skipped", action, index: i, total: steps.length, description: step.description, reason: "its start step never ran" });
-      await record(client, i + 1);
+      await record(client, i + 1, step, true);
       continue;
     }
     options.onEvent?.({ ...about, type: "step", action, index: i, total: steps.length, description: step.description });
     try {
-      await runStep(options, step, onRetry, (c) => record(c, i + 1));
+      await runStep(options, step, onRetry, (c) => record(c, i + 1, step));
     } catch (error) {
       if (error instanceof UnderwayError) throw error;
       const message = describeError(error);
