@@ -321,7 +321,7 @@ class DemoRun {
   }
 
   private migrator(databaseUrl: string): Migrator {
-    return new Migrator({ databaseUrl, schema: DEMO_SCHEMA, stateSchema: DEMO_STATE_SCHEMA, onEvent: this.timeline.onEvent });
+    return new Migrator({ databaseUrl, schema: DEMO_SCHEMA, stateSchema: DEMO_STATE_SCHEMA, onEvent: this.timeline.onEvent, actor: { source: "demo" } });
   }
 
   private get baselineSeconds(): number {

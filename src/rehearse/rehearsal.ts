@@ -131,7 +131,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     } else {
       const history = (await loadMigrationDir(dirname(file.path))).filter((f) => f.name < file.name);
       log(`applying ${history.length} earlier migration(s) from ${dirname(file.path)} and generating rows`);
-      const migrator = new Migrator({ databaseUrl: ownerUrl, schema, stateSchema });
+      const migrator = new Migrator({ databaseUrl: ownerUrl, schema, stateSchema, actor: { source: "rehearse" } });
       for (const earlier of history) await migrator.start(earlier, { complete: true });
       seed = await generateRows(adminUrl, schema, options.rows ?? 20_000);
     }
@@ -175,7 +175,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     return u.toString();
   };
   const replicaCount = cluster.replicas.length;
-  const migrator = new Migrator({ databaseUrl: url, schema, stateSchema });
+  const migrator = new Migrator({ databaseUrl: url, schema, stateSchema, actor: { source: "rehearse" } });
   const plan = await migrator.plan(file);
   const histograms = new LatencyHistograms();
 
