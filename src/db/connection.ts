@@ -180,6 +180,21 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * The URL with its passwords taken out (the user-info one, `password` and `sslpassword`
+ * parameters), for a URL underway hands back: a client fills the password in from
+ * PGPASSWORD or ~/.pgpass as libpq does. Every other part stays byte for byte as it was.
+ *
+ * @example
+ * withoutPassword("postgres://app:s3cret@db/shop?sslmode=require") // "postgres://app@db/shop?sslmode=require"
+ */
+export function withoutPassword(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@/?#]*@/i, "$1@")
+    .replace(/([?&])(?:ssl)?password=[^&#]*(&|(?=#)|$)/gi, (_m, lead: string, tail: string) => (tail === "&" ? lead : ""))
+    .replace(/\?(?=#|$)/, "");
+}
+
 /** The major version of the server, e.g. 15. */
 export async function serverMajorVersion(client: Client): Promise<number> {
   const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
