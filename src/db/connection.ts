@@ -195,6 +195,17 @@ export function withoutPassword(url: string): string {
     .replace(/\?(?=#|$)/, "");
 }
 
+/** The password a URL carries (user-info, else its `password` parameter), percent-decoded. */
+export function passwordOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) return decodeURIComponent(parsed.password);
+    return parsed.searchParams.get("password") ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The major version of the server, e.g. 15. */
 export async function serverMajorVersion(client: Client): Promise<number> {
   const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactUrl, withoutPassword } from "../../src/db/connection.js";
+import { passwordOf, redactUrl, withoutPassword } from "../../src/db/connection.js";
 
 /** What underway writes about a connection URL: never its password, wherever libpq lets one be put. */
 describe("redactUrl and withoutPassword", () => {
@@ -31,5 +31,13 @@ describe("redactUrl and withoutPassword", () => {
     expect(withoutPassword(`postgres://app@db/shop?sslmode=require&password=${secret}`)).toBe("postgres://app@db/shop?sslmode=require");
     expect(withoutPassword(`postgres://app@db/shop?password=${secret}`)).toBe("postgres://app@db/shop");
     expect(withoutPassword("postgres://app@db/shop?options=-c%20x%3D1")).toBe("postgres://app@db/shop?options=-c%20x%3D1");
+  });
+});
+
+describe("passwordOf", () => {
+  it("reads the password from the user-info part or the password parameter, percent-decoded", () => {
+    expect(passwordOf("postgres://app:a%40b%2Fc@db/shop")).toBe("a@b/c");
+    expect(passwordOf("postgres://app@db/shop?sslmode=require&password=x%26y")).toBe("x&y");
+    expect(passwordOf("postgres://app@db/shop")).toBeUndefined();
   });
 });
