@@ -1,10 +1,11 @@
-import { readdir, readFile, writeFile, chmod, mkdtemp } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/db/connection.js";
 import { createDatabase } from "../../src/db/local-server.js";
 import { json, underway, type CliRun } from "../cli/run-cli.js";
+import { serverInfo } from "../support/database.js";
 import { startTlsServer, type TlsServer } from "../support/tls-server.js";
 
 /**
@@ -133,6 +134,20 @@ describe("a TLS-only server with a test CA", () => {
     expectRefused(await run(["status", "--json"], bare), 1, /cannot connect to .*(certificate|no pg_hba\.conf entry)/i);
   });
 
+  it("~/.postgresql/root.crt, postgresql.crt and postgresql.key are the defaults, as in libpq", async () => {
+    const otherHome = await mkdtemp(join(tmpdir(), "underway-tls-home-"));
+    await mkdir(join(otherHome, ".postgresql"));
+    const inHome = (args: string[], url: string) => underway([...args, "--database-url", url], { env: { HOME: otherHome } });
+    await copyFile(tls.certs.ca, join(otherHome, ".postgresql", "root.crt"));
+    expectOk(await inHome(["status", "--json"], passwordUrl({ sslmode: "verify-full" })));
+    await copyFile(tls.certs.clientCert, join(otherHome, ".postgresql", "postgresql.crt"));
+    await copyFile(tls.certs.clientKey, join(otherHome, ".postgresql", "postgresql.key"));
+    expectOk(await inHome(["status", "--json"], tls.url({ role: CERT_ROLE, database: "certdb", params: { sslmode: "verify-full" } })));
+    // With a root certificate at hand, require checks the chain too.
+    await copyFile(tls.certs.otherCa, join(otherHome, ".postgresql", "root.crt"));
+    expectRefused(await inHome(["status", "--json"], passwordUrl({ sslmode: "require" })), 1, /TLS \(sslmode=require\)/);
+  });
+
   it("a password comes from the URL, else PGPASSWORD, else the .pgpass file PGPASSFILE names", async () => {
     const noPassword = passwordUrl({ sslmode: "verify-full", sslrootcert: tls.certs.ca }, { password: null });
     expectRefused(await run(["status", "--json"], noPassword), 1, /cannot connect to /);
@@ -171,6 +186,28 @@ describe("a TLS-only server with a test CA", () => {
     // The server takes no plain-text connection, so every one of them was TLS; and verified,
     // since the same URL with the wrong CA is refused above.
     expect(json<{ migrations: { phase: string }[] }>(expectOk(await run(["status", "--json"], url))).migrations.map((m) => m.phase)).toEqual(["completed"]);
+  });
+});
+
+describe("a server without TLS (the suite's own)", () => {
+  it("prefer, the default, and allow connect in plain text; require and stricter are refused", async () => {
+    const plain = (sslmode?: string) => {
+      const url = new URL(serverInfo().adminUrl);
+      if (sslmode) url.searchParams.set("sslmode", sslmode);
+      return url.toString();
+    };
+    for (const url of [plain(), plain("prefer"), plain("allow"), plain("disable")]) {
+      const client = await connect(url);
+      try {
+        const { rows } = await client.query<{ ssl: boolean }>("SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS ssl");
+        expect(rows).toEqual([{ ssl: false }]);
+      } finally {
+        await client.end();
+      }
+    }
+    for (const sslmode of ["require", "verify-ca", "verify-full"]) {
+      await expect(connect(plain(sslmode))).rejects.toThrow(new RegExp(`^cannot connect to .*TLS \\(sslmode=${sslmode}\\): The server does not support SSL connections$`));
+    }
   });
 });
 
