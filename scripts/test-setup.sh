@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the tests need besides npm packages, from Debian's packages: PostgreSQL 15 (the
 # suite's servers, pg_dump, pgbench), Chromium (the dashboard's browser tests), PgBouncer
-# (clients behind a pooler) and iproute2 (network partitions in the cluster scenarios).
+# (clients behind a pooler), iproute2 (network partitions in the cluster scenarios) and
+# OpenSSL (the throwaway CA and certificates of the TLS tests).
 # Run by `npm test` before the suite: as root it installs what is missing; otherwise it
 # says in one line what to install. PostgreSQL refuses to run as root, so as root it also
 # makes sure the unprivileged postgres OS user the test servers run as exists.
@@ -13,6 +14,7 @@ missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) != 0 ]]; then

@@ -1,5 +1,6 @@
 import { connectTimeoutOf, redactUrl, withConnectTimeout } from "../db/connection.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
+import { tlsPlanFor } from "../db/tls.js";
 import { UnderwayError } from "../errors.js";
 
 /**
@@ -29,6 +30,8 @@ export function databaseUrlFrom(options: { databaseUrl?: string | undefined; con
     );
   }
   connectTimeoutOf(given);
+  // A bad sslmode or an unreadable certificate is a usage error before anything runs.
+  tlsPlanFor(given);
   if (options.connectTimeout === undefined) return given;
   const ms = parseDurationMs(options.connectTimeout, "--connect-timeout");
   if (ms < 1000) throw new UnderwayError("INVALID_ARGUMENT", `--connect-timeout must be at least 1s, got "${options.connectTimeout}"`);

@@ -10,7 +10,7 @@ import { InterruptedError, UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
-import { withUrlParameter } from "../db/connection.js";
+import { withUrlParameter, withoutPassword } from "../db/connection.js";
 import { displayIdent, ident } from "../db/ident.js";
 import { databaseUrlFrom } from "./database-url.js";
 import { type ProgressPrinter, formatSeconds } from "./output.js";
@@ -376,9 +376,13 @@ export async function latest(printer: ProgressPrinter, options: GlobalOptions): 
   databaseUrlFrom(options);
   const searchPath = searchPathOf(latest.versionSchema, options.schema);
   // As given (not as --connect-timeout rewrote it), with the version's search path added.
-  const url = withSearchPath(options.databaseUrl ?? process.env.DATABASE_URL!, `${ident(latest.versionSchema)},${ident(options.schema)}`);
-  // As printed it connects: the password stays (this is the command's answer, on stdout).
+  const given = options.databaseUrl ?? process.env.DATABASE_URL!;
+  // Without its password: underway prints no password, ever. A client takes it from
+  // PGPASSWORD or ~/.pgpass, as libpq does.
+  const url = withSearchPath(withoutPassword(given), `${ident(latest.versionSchema)},${ident(options.schema)}`);
+  const passwordNote = withoutPassword(given) !== given ? "the password is left out of this URL: give it with PGPASSWORD or ~/.pgpass; " : "";
   const note =
+    passwordNote +
     "a transaction pooler (PgBouncer in transaction mode) does not pass this URL's options on: behind one, set search_path in each transaction (SELECT set_config('search_path', '" +
     searchPath +
     "', true)) or use withVersion/withKyselyVersion";

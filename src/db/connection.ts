@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { UnderwayError } from "../errors.js";
+import { isTlsFailure, tlsPlanFor } from "./tls.js";
 
 export type Client = pg.Client;
 
@@ -77,31 +78,46 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     throw new UnderwayError("INVALID_ARGUMENT", `invalid database URL: ${redactUrl(url)}`);
   }
   const connectTimeoutMs = connectTimeoutOf(url);
-  const config: pg.ClientConfig = {
-    connectionString: url,
-    application_name: options.applicationName ?? "underway",
-    connectionTimeoutMillis: connectTimeoutMs,
-    // A peer that vanished (a host down, a cut network) is noticed on an idle connection too.
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 10_000,
-    ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
-  };
+  const tls = tlsPlanFor(url);
   // The driver loads with the first connection: `import "underway"`, `lint` and `--help` never need it.
   const { default: driver } = await import("pg");
-  const client = new driver.Client(config);
-  // An idle connection that errors (server restart, network cut) must not crash the process;
-  // the next query on it fails and the caller handles that.
-  client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (error) {
-    let reason = error instanceof Error ? error.message : String(error);
-    if (/timeout expired/i.test(reason) || /Connection terminated due to connection timeout/i.test(reason)) {
-      reason = `no answer within ${formatMs(connectTimeoutMs)} (--connect-timeout, or connect_timeout in the URL, sets how long to wait)`;
+  let client: pg.Client | undefined;
+  for (const [attempt, ssl] of tls.attempts.entries()) {
+    const config: pg.ClientConfig = {
+      connectionString: tls.driverUrl,
+      ssl,
+      application_name: options.applicationName ?? "underway",
+      connectionTimeoutMillis: connectTimeoutMs,
+      // A peer that vanished (a host down, a cut network) is noticed on an idle connection too.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      ...(options.queryTimeoutMs ? { query_timeout: options.queryTimeoutMs } : {}),
+    };
+    const candidate = new driver.Client(config);
+    // An idle connection that errors (server restart, network cut) must not crash the process;
+    // the next query on it fails and the caller handles that.
+    candidate.on("error", () => {});
+    try {
+      await candidate.connect();
+      client = candidate;
+      break;
+    } catch (error) {
+      await candidate.end().catch(() => undefined);
+      // libpq's prefer falls back to plain text when TLS is refused or fails; allow tries
+      // TLS when the server refused the plain-text connection (pg_hba.conf: hostssl only).
+      const fallBack =
+        attempt + 1 < tls.attempts.length && (tls.mode === "prefer" ? isTlsFailure(error) : sqlState(error) === "28000");
+      if (fallBack) continue;
+      let reason = error instanceof Error ? error.message : String(error);
+      if (/timeout expired/i.test(reason) || /Connection terminated due to connection timeout/i.test(reason)) {
+        reason = `no answer within ${formatMs(connectTimeoutMs)} (--connect-timeout, or connect_timeout in the URL, sets how long to wait)`;
+      } else if (ssl !== false && isTlsFailure(error)) {
+        reason = `TLS (sslmode=${tls.mode}): ${reason}`;
+      }
+      throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
     }
-    await client.end().catch(() => undefined);
-    throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}: ${reason}`, { cause: error });
   }
+  if (client === undefined) throw new UnderwayError("CONNECTION", `cannot connect to ${redactUrl(url)}`);
   // A pooler (PgBouncer, pgcat, Supavisor...) answers the startup with a backend key of its
   // own; the server's pid then differs from it. Behind one, session state (SET, advisory
   // locks) stays on a pooled server connection and may serve another client next, so
@@ -141,14 +157,52 @@ export function isPooled(client: pg.Client): boolean {
   return pooledClients.get(client) === true;
 }
 
-/** The URL with its password hidden, for messages. */
+/**
+ * The URL with its passwords hidden, for messages: the one in the user-info part, and the
+ * `password` and `sslpassword` parameters libpq also accepts (`?password=...`). A string
+ * that is no URL (a libpq key=value string) has its `password=` values hidden too.
+ *
+ * @example
+ * redactUrl("postgres://app:s3cret@db/shop?sslpassword=k") // "postgres://app:***@db/shop?sslpassword=***"
+ */
 export function redactUrl(url: string): string {
+  const hideParameters = (text: string) => text.replace(/([?&](?:ssl)?password=)[^&#]*/gi, "$1***");
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = "***";
-    return parsed.toString();
+    const hash = parsed.hash;
+    parsed.hash = "";
+    return hideParameters(parsed.toString()) + hash;
   } catch {
-    return url.replace(/:[^:@/]*@/, ":***@");
+    return url
+      .replace(/:[^:@/]*@/, ":***@")
+      .replace(/\b((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)/gi, "$1***");
+  }
+}
+
+/**
+ * The URL with its passwords taken out (the user-info one, `password` and `sslpassword`
+ * parameters), for a URL underway hands back: a client fills the password in from
+ * PGPASSWORD or ~/.pgpass as libpq does. Every other part stays byte for byte as it was.
+ *
+ * @example
+ * withoutPassword("postgres://app:s3cret@db/shop?sslmode=require") // "postgres://app@db/shop?sslmode=require"
+ */
+export function withoutPassword(url: string): string {
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*):[^@/?#]*@/i, "$1@")
+    .replace(/([?&])(?:ssl)?password=[^&#]*(&|(?=#)|$)/gi, (_m, lead: string, tail: string) => (tail === "&" ? lead : ""))
+    .replace(/\?(?=#|$)/, "");
+}
+
+/** The password a URL carries (user-info, else its `password` parameter), percent-decoded. */
+export function passwordOf(url: string): string | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) return decodeURIComponent(parsed.password);
+    return parsed.searchParams.get("password") ?? undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -4,7 +4,8 @@
  * ledger of every write the database acknowledged, so the end of the demo can prove that
  * none was lost.
  */
-import pg from "pg";
+import type pg from "pg";
+import { connect } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import type { LatencyRecorder } from "./latency.js";
 
@@ -170,10 +171,8 @@ class VersionClient {
   ) {}
 
   async connect(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url, application_name: `underway-demo-${this.version.label}-${this.index}` });
-    client.on("error", () => {});
+    const client = await connect(url, { applicationName: `underway-demo-${this.version.label}-${this.index}` });
     this.client = client;
-    await client.connect();
     // Session settings are right for a dedicated connection; behind a transaction-mode
     // pooler a client would pin the version per transaction instead (pinVersionSql).
     await client.query("SELECT set_config('search_path', $1, false), set_config('underway.version', $2, false)", [

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { connect, redactUrl, type Client } from "../db/connection.js";
+import { connect, passwordOf, redactUrl, withoutPassword, type Client } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 
@@ -36,8 +36,8 @@ export async function copySchema(binDir: string, from: string, targetUrl: string
     "--no-subscriptions",
     "--no-tablespaces",
     "--dbname",
-    from,
-  ]);
+    withoutPassword(from),
+  ], undefined, sourceEnv(from));
   if (dump.code !== 0) {
     throw new UnderwayError("CONNECTION", `pg_dump --schema-only of ${redactUrl(from)} failed: ${dump.stderr.trim().split("\n").pop()}`, { detail: dump.stderr });
   }
@@ -322,10 +322,23 @@ function valueFor(base: string, type: string, enumLabels: string[] | null): stri
   }
 }
 
-function run(program: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * What pg_dump needs to reach the source as connect() does: the TLS and password variables
+ * libpq reads (and connect() with it), and the URL's password as PGPASSWORD, so that it is
+ * not on pg_dump's command line, where the process list shows it.
+ */
+function sourceEnv(from: string): NodeJS.ProcessEnv {
+  const names = ["PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGPASSWORD", "PGPASSFILE"];
+  const env: NodeJS.ProcessEnv = Object.fromEntries(names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+  const password = passwordOf(from);
+  if (password !== undefined) env.PGPASSWORD = password;
+  return env;
+}
+
+function run(program: string, args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("PG")));
-    const child = spawn(program, args, { env: { ...env, LC_ALL: "C" }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(program, args, { env: { ...env, ...extraEnv, LC_ALL: "C" }, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));

@@ -5,8 +5,8 @@
  * transaction (see ledger.ts); latencies go to HDR histograms; failures are counted, apart
  * from those that an injected outage explains (a killed primary, a cut network).
  */
-import pg from "pg";
-import { isConnectionLoss } from "../db/connection.js";
+import type pg from "pg";
+import { connect, isConnectionLoss } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import type { LatencyHistograms } from "./latency.js";
 import { LEDGER_TABLE, createLedger, keySql, type TableView } from "./ledger.js";
@@ -194,13 +194,8 @@ class VersionClient {
   ) {}
 
   async connect(): Promise<void> {
-    const client = new pg.Client({
-      connectionString: this.context.url,
-      application_name: `underway-rehearse-${this.version.label}-${this.index}`,
-      connectionTimeoutMillis: 5000,
-    });
-    client.on("error", () => {});
-    await client.connect();
+    // Through connect(), so the application's sessions speak TLS as underway's own do.
+    const client = await connect(this.context.url, { applicationName: `underway-rehearse-${this.version.label}-${this.index}` });
     this.client = client;
   }
 
