@@ -54,6 +54,11 @@ export interface RehearsalOptions {
    * value as it is, with a warning in the report. See docs/rehearse.md.
    */
   mask?: RehearsalMask | false;
+  /**
+   * Called with the throwaway database's superuser URL once the schema and the sample are
+   * in it, before the workload starts: to look at what the copy holds.
+   */
+  onCopied?: (databaseUrl: string) => Promise<void> | void;
   /** Progress lines for people. */
   log?: (line: string) => void;
 }
@@ -158,6 +163,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       seed = await generateRows(adminUrl, schema, options.rows ?? 20_000);
     }
     warnings.push(...seed.warnings);
+    await options.onCopied?.(adminUrl);
 
     proxy = await TcpProxy.start(cluster.primary);
     const url = proxy.url(ownerUrl);
