@@ -20,8 +20,8 @@ export interface MaskPlan {
   /** Never written to the copy: a bind parameter of the reading query only. */
   salt: string;
   saltFrom: "policy" | "environment" | "random";
-  /** Per table, the columns the copy writes (generated ones left out) with the expression each is read with. */
-  tables: Map<string, { column: string; sql: string }[]>;
+  /** Per table, the columns the copy writes (generated ones left out) with the expression each is read with, and whether it uses the salt. */
+  tables: Map<string, { column: string; sql: string; salted: boolean }[]>;
   /** The columns that do not keep their values, with their rule (`hash`, `fake:email`, `null`). */
   masked: { table: string; column: string; rule: string }[];
 }
@@ -43,7 +43,8 @@ interface CatalogColumn extends MaskColumn {
  *
  * @example
  * const plan = await resolveMasking(source, "public", await loadMaskFile("masks.yaml"));
- * const rows = await source.query(`SELECT ${selectList(plan, "users", "t")} FROM public.users t`, [plan.salt]);
+ * const { sql, params } = selectList(plan, "users");
+ * const { rows } = await source.query(`SELECT ${sql} FROM public.users t`, params);
  */
 export async function resolveMasking(client: Client, schema: string, policy: MaskPolicy, environment: NodeJS.ProcessEnv = process.env): Promise<MaskPlan> {
   const source = policy.source ?? "masking rules";
@@ -101,7 +102,7 @@ export async function resolveMasking(client: Client, schema: string, policy: Mas
   };
 
   const salt = "$1";
-  const tables = new Map<string, { column: string; sql: string }[]>();
+  const tables: MaskPlan["tables"] = new Map();
   const masked: MaskPlan["masked"] = [];
   for (const column of columns) {
     if (column.generated) continue;
@@ -112,7 +113,7 @@ export async function resolveMasking(client: Client, schema: string, policy: Mas
       continue;
     }
     const list = tables.get(column.table) ?? [];
-    list.push({ column: column.column, sql: expression.sql });
+    list.push({ column: column.column, sql: expression.sql, salted: rule.rule === "hash" || rule.rule === "fake" });
     tables.set(column.table, list);
     if (rule.rule !== "keep") masked.push({ table: column.table, column: column.column, rule: rule.rule === "fake" && rule.kind ? `fake:${rule.kind}` : rule.rule });
   }
@@ -146,16 +147,17 @@ export async function resolveMasking(client: Client, schema: string, policy: Mas
 }
 
 /**
- * The select list that reads `table` masked, from the alias `t`; its one parameter `$1`
- * is `plan.salt`.
+ * The select list that reads `table` masked, from the alias `t`, and the parameters of
+ * the query it goes in: `[plan.salt]` as `$1` when a column is hashed or faked, else none
+ * (PostgreSQL refuses a parameter the statement does not use).
  *
  * @throws UnderwayError `INVALID_STATE` for a table the plan was not made with (created
  *   since): copying it unmasked is not an option.
  */
-export function selectList(plan: MaskPlan, table: string): string {
+export function selectList(plan: MaskPlan, table: string): { sql: string; params: string[] } {
   const columns = plan.tables.get(table);
   if (!columns) throw new UnderwayError("INVALID_STATE", `${plan.schema}.${table} appeared after the masking rules were checked: run the copy again`);
-  return columns.length === 0 ? "" : columns.map((c) => `${c.sql} AS ${ident(c.column)}`).join(", ");
+  return { sql: columns.map((c) => `${c.sql} AS ${ident(c.column)}`).join(", "), params: columns.some((c) => c.salted) ? [plan.salt] : [] };
 }
 
 function resolve(rule: MaskRule, kind: PersonalKind | null): ResolvedRule {

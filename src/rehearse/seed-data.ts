@@ -93,8 +93,9 @@ export async function copySample(from: string, adminTargetUrl: string, schema: s
           ? `FROM ${name} t WHERE abs(hashtext(t.${ident(by)}::text)::bigint) % ${scale} < ${Math.round(fraction * scale)}`
           : `FROM ${name} t TABLESAMPLE BERNOULLI (${fraction * 100})`;
       // Masked, the values are computed on the source (the sample is still drawn by the original key, so parents and children agree): no original leaves it.
-      const select = mask ? `SELECT row_to_json(m)::text AS j FROM (SELECT ${selectList(mask, table)} ${rows}) m` : `SELECT row_to_json(t)::text AS j ${rows}`;
-      const copied = await copyRows(source, target, name, select, mask ? [mask.salt] : []).catch((error: unknown) => {
+      const masked = mask ? selectList(mask, table) : null;
+      const select = masked ? `SELECT row_to_json(m)::text AS j FROM (SELECT ${masked.sql} ${rows}) m` : `SELECT row_to_json(t)::text AS j ${rows}`;
+      const copied = await copyRows(source, target, name, select, masked?.params ?? []).catch((error: unknown) => {
         warnings.push(`sample of ${table}: ${error instanceof Error ? error.message : String(error)}`);
         return 0;
       });

@@ -143,7 +143,7 @@ describe("underway rehearse", () => {
     process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
     const previous = process.exitCode;
     try {
-      await program.parseAsync(["node", "underway", "rehearse", file, "--from", source.url, "--sample", "5%", "--faults", "kill", "--backfill-time", "3s", "--json"]);
+      await program.parseAsync(["node", "underway", "rehearse", file, "--from", source.url, "--mask-flagged", "hash", "--sample", "5%", "--faults", "kill", "--backfill-time", "3s", "--json"]);
     } finally {
       process.stdout.write = write;
     }
@@ -156,7 +156,7 @@ describe("underway rehearse", () => {
     expect(report.problems[0]).toMatch(/did not finish/);
     expect(report.runs.at(-1).outcome).toMatch(/smallint out of range/);
 
-    for (const argv of [["--sample", "0%"], ["--faults", "meteor"], ["--clients", "0"]]) {
+    for (const argv of [["--sample", "0%"], ["--faults", "meteor"], ["--clients", "0"], ["--mask-flagged", "scramble"], ["--no-mask", "--mask-flagged", "hash"]]) {
       const bad = new Command("underway").exitOverride();
       registerRehearseCommand(bad);
       await expect(bad.parseAsync(["node", "underway", "rehearse", file, ...argv])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
