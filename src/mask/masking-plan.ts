@@ -140,7 +140,7 @@ export async function resolveMasking(client: Client, schema: string, policy: Mas
   }
   if (problems.length > 0) throw new UnderwayError("INVALID_ARGUMENT", problems.join("; "));
 
-  const fromEnvironment = environment[SALT_VARIABLE];
+  const fromEnvironment = environment[SALT_VARIABLE] || undefined;
   if (fromEnvironment !== undefined && fromEnvironment.length < 8) throw new UnderwayError("INVALID_ARGUMENT", `${SALT_VARIABLE} must be at least 8 characters`);
   const chosen = fromEnvironment ? { salt: fromEnvironment, saltFrom: "environment" as const } : policy.salt ? { salt: policy.salt, saltFrom: "policy" as const } : { salt: randomBytes(32).toString("hex"), saltFrom: "random" as const };
   return { schema, ...chosen, tables, masked };

@@ -8,11 +8,13 @@ import { migrationValue } from "../migration/load.js";
 import { FAKE_KINDS, MASK_RULES, type MaskPolicy } from "./policy.js";
 
 const rule = z.enum(MASK_RULES);
+// `note: null` in YAML is a null, not the string: both mean the null rule.
+const columnRule = z.preprocess((value) => (value === null ? "null" : value), rule);
 const policySchema = z.strictObject({
   salt: z.string().min(8).optional(),
   flagged: z.union([rule, z.literal("refuse")]).optional(),
   default: rule.optional(),
-  tables: z.record(z.string().min(1), z.record(z.string().min(1), rule)).optional(),
+  tables: z.record(z.string().min(1), z.record(z.string().min(1), columnRule)).optional(),
 });
 
 /**

@@ -146,7 +146,7 @@ describe("masked samples", () => {
   });
 
   it("keeps what a rule says to keep", async () => {
-    const target = await copyInto(await plan({ flagged: "keep", tables: { users: { email: "hash" } } }, { UNDERWAY_MASK_SALT: "salt-number-one" }));
+    const target = await copyInto(await plan({ flagged: "keep", tables: { "public.users": { email: "hash" } } }, { UNDERWAY_MASK_SALT: "salt-number-one" }));
     const names = (url: string) => query<{ name: string; note: string | null }>(url, "SELECT name, note FROM users ORDER BY id");
     expect(await names(target.url)).toEqual(await names(source.url));
     expect((await query<{ n: number }>(target.url, "SELECT count(*)::int AS n FROM users WHERE email LIKE '%@corp.example'"))[0]!.n).toBe(0);
@@ -216,6 +216,9 @@ describe("masked samples", () => {
     expect(badRule.code).toBe(2);
     expect(badRule.errorLines).toEqual([expect.stringMatching(new RegExp(`^underway: ${rules}: table users, column email: unknown rule \\(rules are: keep, hash, null, fake, fake:<kind>`))]);
     await expect(loadMaskFile(rules)).rejects.toThrow(/column email: unknown rule/);
+    // A bare YAML null is the null rule.
+    await writeFile(rules, "salt: twelve-chars\ntables:\n  public.users: { note: null, email: hash, ip: 'fake:ip' }\n");
+    expect(await loadMaskFile(rules)).toEqual({ salt: "twelve-chars", tables: { "public.users": { note: "null", email: "hash", ip: "fake:ip" } }, source: rules });
 
     const flagged = await underway(["rehearse", migration, "--from", source.url, "--mask-flagged", "scramble"]);
     expect(flagged.code).toBe(2);
