@@ -78,6 +78,9 @@ export function registerRehearseCommand(program: Command): void {
     .option("--json", "print the report as JSON")
     .option("--verbose", "print error details")
     .action(async (file: string, flags: RehearseFlags) => {
+      if (!flags.from && (flags.maskFile !== undefined || flags.maskFlagged !== undefined)) {
+        throw new UnderwayError("INVALID_ARGUMENT", "--mask-file and --mask-flagged mask the sample copied by --from: give --from, or drop them");
+      }
       if (!flags.mask && (flags.maskFile !== undefined || flags.maskFlagged !== undefined)) {
         throw new UnderwayError("INVALID_ARGUMENT", "--no-mask copies every value as it is: drop --mask-file and --mask-flagged, or --no-mask");
       }

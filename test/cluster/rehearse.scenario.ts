@@ -156,10 +156,20 @@ describe("underway rehearse", () => {
     expect(report.problems[0]).toMatch(/did not finish/);
     expect(report.runs.at(-1).outcome).toMatch(/smallint out of range/);
 
-    for (const argv of [["--sample", "0%"], ["--faults", "meteor"], ["--clients", "0"], ["--mask-flagged", "scramble"], ["--no-mask", "--mask-flagged", "hash"]]) {
+    for (const argv of [["--sample", "0%"], ["--faults", "meteor"], ["--clients", "0"]]) {
       const bad = new Command("underway").exitOverride();
       registerRehearseCommand(bad);
       await expect(bad.parseAsync(["node", "underway", "rehearse", file, ...argv])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    }
+    const masking: [string[], RegExp][] = [
+      [["--from", source.url, "--mask-flagged", "scramble"], /invalid --mask-flagged "scramble"/],
+      [["--from", source.url, "--no-mask", "--mask-flagged", "hash"], /--no-mask copies every value as it is/],
+      [["--mask-flagged", "hash"], /mask the sample copied by --from/],
+    ];
+    for (const [argv, message] of masking) {
+      const bad = new Command("underway").exitOverride();
+      registerRehearseCommand(bad);
+      await expect(bad.parseAsync(["node", "underway", "rehearse", file, ...argv])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(message) });
     }
   });
 });

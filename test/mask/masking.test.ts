@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { connect } from "../../src/db/connection.js";
 import { personalKind } from "../../src/mask/detect.js";
-import { resolveMasking, type MaskPlan } from "../../src/mask/masking-plan.js";
+import { resolveMasking, selectList, type MaskPlan } from "../../src/mask/masking-plan.js";
 import type { MaskPolicy } from "../../src/mask/policy.js";
 import { loadMaskFile } from "../../src/mask/rules-file.js";
 import { copySample } from "../../src/rehearse/seed-data.js";
@@ -180,6 +180,41 @@ describe("masked samples", () => {
       const c = await connect(source.url);
       await c.query("DROP TABLE narrow");
       await c.end();
+    }
+  });
+
+  it("gives every supported type a value of its own type under hash and fake, and keeps NULL", async () => {
+    const client = await connect(source.url);
+    await client.query(`CREATE TYPE mood AS ENUM ('calm', 'cross'); CREATE DOMAIN label AS text CHECK (VALUE <> '')`);
+    await client.query(
+      `CREATE TABLE typed (t text, v varchar(40), c char(20), b bytea, u uuid, big bigint, i integer, s smallint, n numeric, n2 numeric(8,2), r real, d double precision,
+                           flag boolean, day date, ts timestamp, tz timestamptz, addr inet, net cidr, mac macaddr, j json, jb jsonb, m mood, l label)`,
+    );
+    await client.query(
+      `INSERT INTO typed VALUES ('text', 'varchar', 'char', '\\x00ff', '00000000-0000-0000-0000-000000000001', 9007199254740993, 7, 3, 1.5, 12.25, 1.5, 2.5,
+                                 true, '2001-02-03', '2001-02-03 04:05:06', '2001-02-03 04:05:06+00', '198.51.100.7', '198.51.100.0/24', '08:00:2b:01:02:03', '{"a":1}', '{"a":1}', 'calm', 'lbl'),
+                                (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
+    );
+    try {
+      const { rows: before } = await client.query<Record<string, unknown>>(`SELECT * FROM typed ORDER BY t NULLS LAST`);
+      for (const rule of ["hash", "fake"] as const) {
+        const columns = Object.keys(before[0]!);
+        const rules = Object.fromEntries(columns.map((c) => [c, c === "m" && rule === "hash" ? "keep" : rule] as const));
+        const masking = await resolveMasking(client, "public", { flagged: "keep", tables: { typed: rules } }, { UNDERWAY_MASK_SALT: "salt-number-one" });
+        const { sql, params } = selectList(masking, "typed");
+        await client.query("CREATE TEMP TABLE masked (LIKE typed)");
+        await client.query(`INSERT INTO masked SELECT ${sql} FROM typed t`, params);
+        const { rows: after } = await client.query<Record<string, unknown>>(`SELECT * FROM masked ORDER BY t NULLS LAST`);
+        await client.query("DROP TABLE masked");
+        // Same column types as the source, NULL kept, and every value changed (a boolean or an enum may land on the same one).
+        expect(after[1]).toEqual(Object.fromEntries(columns.map((c) => [c, null])));
+        const same = columns.filter((c) => JSON.stringify(after[0]![c]) === JSON.stringify(before[0]![c]));
+        expect(same.filter((c) => !["flag", "m"].includes(c)), rule).toEqual([]);
+        expect(after[0]!.u, rule).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    } finally {
+      await client.query("DROP TABLE typed; DROP TYPE mood; DROP DOMAIN label");
+      await client.end();
     }
   });
 
