@@ -114,10 +114,11 @@ const LAG_LIMIT = "16MB";
 
 /**
  * Runs a rehearsal and returns its report; throws only when it cannot run at all (no
- * PostgreSQL binaries, an unreadable source, an invalid migration file).
+ * PostgreSQL binaries, an unreadable source, an invalid migration file, masking rules
+ * that do not fit the source or leave personal-looking columns without a rule).
  *
  * @example
- * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01 });
+ * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01, mask: { file: "masks.yaml" } });
  * if (!report.ok) process.exitCode = 1;
  */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
@@ -130,7 +131,10 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const warnings: string[] = [];
   // The rules are checked against the source before any server starts: a refusal copies nothing.
   const mask = options.from && options.mask !== false ? await maskPlan(options.from, schema, options.mask ?? {}) : null;
-  if (options.from && options.mask === false) warnings.push("masking is off (--no-mask): the local copy holds the source's values as they are");
+  if (options.from && options.mask === false) {
+    warnings.push("masking is off (--no-mask): the local copy holds the source's values as they are");
+    log(`warning: ${warnings[0]}`);
+  }
   if (mask?.saltFrom === "random") warnings.push(`masking salt: random for this run (set ${SALT_VARIABLE} or salt: in the rules file for hashes that repeat across runs)`);
   const version = options.from ? await sourceMajor(options.from) : 15;
   const binDir = clusterBinDir(version);
