@@ -62,7 +62,7 @@ export function maskExpression(column: MaskColumn, rule: ResolvedRule, value: st
   const masked = rule.rule === "hash" ? hashed(column, value, salt) : faked(column, rule.kind, value, salt);
   if ("error" in masked) return masked;
   if (column.unique && masked.bits < UNIQUE_BITS) {
-    return { error: `is unique, and ${rule.rule} of a ${column.type} keeps only ${Math.floor(masked.bits)} bits: masked values could collide (use ${rule.rule === "fake" ? "hash, " : ""}keep, or a wider type)` };
+    return { error: `is unique, and ${rule.rule} of ${column.type} keeps only ${Math.floor(masked.bits)} bits: masked values could collide (use ${rule.rule === "fake" ? "hash, " : ""}keep, or a wider type)` };
   }
   return { sql: `(CASE WHEN ${value} IS NULL THEN NULL ELSE ${masked.sql} END)::${column.type}` };
 }

@@ -173,9 +173,9 @@ describe("masked samples", () => {
     await client.end();
     try {
       const error = await plan({ default: "hash", flagged: "hash" }).catch((e: unknown) => e as Error);
-      expect(String(error)).toMatch(/public\.narrow\.code \(default: hash\): is unique, and hash of a character varying\(8\) keeps only 32 bits/);
+      expect(String(error)).toMatch(/public\.narrow\.code \(default: hash\): is unique, and hash of character varying\(8\) keeps only 32 bits/);
       expect(String(error)).toMatch(/public\.narrow\.tags \(default: hash\): is an array \(text\[\]\): hash cannot mask it/);
-      expect(String(error)).toMatch(/public\.narrow\.small \(default: hash\): is unique, and hash of a integer keeps only 32 bits/);
+      expect(String(error)).toMatch(/public\.narrow\.small \(default: hash\): is unique, and hash of integer keeps only 32 bits/);
     } finally {
       const c = await connect(source.url);
       await c.query("DROP TABLE narrow");
