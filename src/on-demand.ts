@@ -41,10 +41,11 @@ export async function serveMetrics(metrics: MigrationMetrics, options: { port: n
 
 /**
  * Runs a rehearsal and returns its report; throws only when it cannot run at all (no
- * PostgreSQL binaries, an unreadable source, an invalid migration file).
+ * PostgreSQL binaries, an unreadable source, an invalid migration file, masking rules
+ * that do not fit the source or leave personal-looking columns without a rule).
  *
  * @example
- * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01 });
+ * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01, mask: { file: "masks.yaml" } });
  * if (!report.ok) process.exitCode = 1;
  */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {

@@ -3,6 +3,7 @@ import { UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
 import { FAULTS, type Fault } from "../rehearse/faults.js";
 import type { RehearsalOptions } from "../rehearse/rehearsal.js";
+import { FAKE_KINDS, MASK_RULES, type MaskRule } from "../mask/policy.js";
 
 interface RehearseFlags {
   from?: string;
@@ -13,6 +14,9 @@ interface RehearseFlags {
   rows: string;
   backfillTime: string;
   clients: string;
+  mask: boolean;
+  maskFile?: string;
+  maskFlagged?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -34,6 +38,14 @@ export function parseFaults(text: string): Fault[] {
   const unknown = faults.filter((f) => !(FAULTS as readonly string[]).includes(f));
   if (unknown.length > 0) throw new UnderwayError("INVALID_ARGUMENT", `unknown fault(s) ${unknown.join(", ")}: choose from ${FAULTS.join(", ")}, all or none`);
   return [...new Set(faults)] as Fault[];
+}
+
+/** `--mask-flagged hash`: `refuse` or one of the masking rules. */
+export function parseMaskFlagged(text: string | undefined): MaskRule | "refuse" | undefined {
+  if (text === undefined) return undefined;
+  const rule = text.trim().toLowerCase();
+  if (rule === "refuse" || (MASK_RULES as readonly string[]).includes(rule)) return rule as MaskRule | "refuse";
+  throw new UnderwayError("INVALID_ARGUMENT", `invalid --mask-flagged "${text}": choose refuse, keep, hash, null, fake or fake:<kind> (${FAKE_KINDS.join(", ")})`);
 }
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
@@ -60,9 +72,18 @@ export function registerRehearseCommand(program: Command): void {
     .option("--rows <n>", "rows to generate per table without --from", "20000")
     .option("--backfill-time <duration>", "how long the backfill should last, so the faults land inside it", "15s")
     .option("--clients <n>", "application clients per version", "2")
+    .option("--mask-file <file>", "masking rules for the sample from --from (YAML or JSON: salt, flagged, default, tables: { users: { email: hash } })")
+    .option("--mask-flagged <rule>", "rule for columns that look personal and have none: refuse (default), hash, fake, null or keep")
+    .option("--no-mask", "copy the sample from --from unmasked (a warning says so)")
     .option("--json", "print the report as JSON")
     .option("--verbose", "print error details")
     .action(async (file: string, flags: RehearseFlags) => {
+      if (!flags.from && (flags.maskFile !== undefined || flags.maskFlagged !== undefined)) {
+        throw new UnderwayError("INVALID_ARGUMENT", "--mask-file and --mask-flagged mask the sample copied by --from: give --from, or drop them");
+      }
+      if (!flags.mask && (flags.maskFile !== undefined || flags.maskFlagged !== undefined)) {
+        throw new UnderwayError("INVALID_ARGUMENT", "--no-mask copies every value as it is: drop --mask-file and --mask-flagged, or --no-mask");
+      }
       const options: RehearsalOptions = {
         file,
         from: flags.from,
@@ -73,6 +94,7 @@ export function registerRehearseCommand(program: Command): void {
         rows: wholeNumber("--rows", flags.rows, 100, 10_000_000),
         backfillSeconds: parseDurationMs(flags.backfillTime, "--backfill-time") / 1000,
         clients: wholeNumber("--clients", flags.clients, 1, 32),
+        mask: flags.mask ? { file: flags.maskFile, flagged: parseMaskFlagged(flags.maskFlagged) } : false,
         log: (line) => process.stderr.write(`${line}\n`),
       };
       // The rehearsal harness (throwaway clusters, proxies, a workload) loads only once the flags are known to be good.

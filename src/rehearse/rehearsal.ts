@@ -21,6 +21,9 @@ import { FAULTS, type Fault } from "./faults.js";
 import { clusterBinDir, failover, pauseReplay, replicaLagBytes, resumeReplay, startCluster, type Cluster } from "./cluster.js";
 import { LatencyHistograms, type LatencySummary } from "./latency.js";
 import { auditTable, type TableAudit } from "./ledger.js";
+import { resolveMasking, SALT_VARIABLE, type MaskPlan } from "../mask/masking-plan.js";
+import type { MaskPolicy } from "../mask/policy.js";
+import { loadMaskFile, parseMaskPolicy } from "../mask/rules-file.js";
 import { copySample, copySchema, generateRows, type SeedResult } from "./seed-data.js";
 import { TcpProxy } from "./tcp-proxy.js";
 import { LedgerWorkload, type QueryError } from "./workload.js";
@@ -45,8 +48,25 @@ export interface RehearsalOptions {
   /** Clients per version (default 2), each at `rate` statements per second (default 50). */
   clients?: number;
   rate?: number;
+  /**
+   * How the sample from `from` is masked (default `{}`: columns that look personal must be
+   * given a rule, or the rehearsal refuses before copying anything); `false` copies every
+   * value as it is, with a warning in the report. See docs/rehearse.md.
+   */
+  mask?: RehearsalMask | false;
+  /**
+   * Called with the throwaway database's superuser URL once the schema and the sample are
+   * in it, before the workload starts: to look at what the copy holds.
+   */
+  onCopied?: (databaseUrl: string) => Promise<void> | void;
   /** Progress lines for people. */
   log?: (line: string) => void;
+}
+
+/** The masking of a rehearsal's sample: the rules of a file, given inline, or both (inline rules win per key). */
+export interface RehearsalMask extends Omit<MaskPolicy, "source"> {
+  /** A rules file (YAML or JSON; see `MaskPolicy`). */
+  file?: string;
 }
 
 export interface FaultRecord {
@@ -64,6 +84,8 @@ export interface RehearsalReport {
   postgres: number;
   nodes: { primary: number; replicas: number };
   tables: { table: string; rows: number }[];
+  /** Columns of the sample that do not hold their original values, and how (empty without `from`, or with `mask: false`). */
+  masked: { table: string; column: string; rule: string }[];
   faults: FaultRecord[];
   /** Each underway process the rehearsal ran, and how it ended. */
   runs: { command: string; outcome: string }[];
@@ -92,10 +114,11 @@ const LAG_LIMIT = "16MB";
 
 /**
  * Runs a rehearsal and returns its report; throws only when it cannot run at all (no
- * PostgreSQL binaries, an unreadable source, an invalid migration file).
+ * PostgreSQL binaries, an unreadable source, an invalid migration file, masking rules
+ * that do not fit the source or leave personal-looking columns without a rule).
  *
  * @example
- * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01 });
+ * const report = await rehearse({ file: "migrations/02_rename.yaml", from: process.env.DATABASE_URL, sample: 0.01, mask: { file: "masks.yaml" } });
  * if (!report.ok) process.exitCode = 1;
  */
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalReport> {
@@ -105,6 +128,14 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const stateSchema = options.stateSchema ?? "underway";
   const faults = new Set(options.faults ?? FAULTS);
   const file = await loadMigrationFile(options.file);
+  const warnings: string[] = [];
+  // The rules are checked against the source before any server starts: a refusal copies nothing.
+  const mask = options.from && options.mask !== false ? await maskPlan(options.from, schema, options.mask ?? {}) : null;
+  if (options.from && options.mask === false) {
+    warnings.push("masking is off (--no-mask): the local copy holds the source's values as they are");
+    log(`warning: ${warnings[0]}`);
+  }
+  if (mask?.saltFrom === "random") warnings.push(`masking salt: random for this run (set ${SALT_VARIABLE} or salt: in the rules file for hashes that repeat across runs)`);
   const version = options.from ? await sourceMajor(options.from) : 15;
   const binDir = clusterBinDir(version);
   if (!binDir) {
@@ -113,7 +144,6 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       `underway rehearse needs the system PostgreSQL ${version} (initdb, postgres, pg_basebackup, pg_dump under /usr/lib/postgresql/${version}/bin): apt-get install postgresql-${version}`,
     );
   }
-  const warnings: string[] = [];
   const replicas = faults.has("lag") && faults.has("failover") ? 2 : 1;
   log(`starting a PostgreSQL ${version} primary and ${replicas} replica(s)`);
   const cluster = await startCluster({ version, replicas });
@@ -127,7 +157,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     if (options.from) {
       log(`copying the schema of ${redactUrl(options.from)} and a ${((options.sample ?? 0.01) * 100).toFixed(2)}% sample of its rows`);
       warnings.push(...(await copySchema(binDir, options.from, ownerUrl)));
-      seed = await copySample(options.from, adminUrl, schema, options.sample ?? 0.01, stateSchema);
+      if (mask) log(`masking ${mask.masked.length} column(s) as the source reads them: ${mask.masked.map((m) => `${m.table}.${m.column} ${m.rule}`).join(", ") || "none"}`);
+      seed = await copySample(options.from, adminUrl, schema, options.sample ?? 0.01, stateSchema, { mask });
     } else {
       const history = (await loadMigrationDir(dirname(file.path))).filter((f) => f.name < file.name);
       log(`applying ${history.length} earlier migration(s) from ${dirname(file.path)} and generating rows`);
@@ -136,10 +167,12 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       seed = await generateRows(adminUrl, schema, options.rows ?? 20_000);
     }
     warnings.push(...seed.warnings);
+    await options.onCopied?.(adminUrl);
 
     proxy = await TcpProxy.start(cluster.primary);
     const url = proxy.url(ownerUrl);
-    return await runRehearsal({ began, log, schema, stateSchema, faults, file, cluster, proxy, url, ownerUrl, seed, warnings, options, source: options.from ? redactUrl(options.from) : "migration history", version });
+    const masked = mask?.masked ?? [];
+    return await runRehearsal({ began, log, schema, stateSchema, faults, file, cluster, proxy, url, ownerUrl, seed, masked, warnings, options, source: options.from ? redactUrl(options.from) : "migration history", version });
   } finally {
     await proxy?.close();
     await cluster.stop();
@@ -160,6 +193,7 @@ interface RunContext {
   /** To the first primary directly (its port changes on failover: see `direct()`). */
   ownerUrl: string;
   seed: SeedResult;
+  masked: RehearsalReport["masked"];
   warnings: string[];
   options: RehearsalOptions;
   source: string;
@@ -369,6 +403,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     postgres: ctx.version,
     nodes: { primary: 1, replicas: replicaCount },
     tables: ctx.seed.tables,
+    masked: ctx.masked,
     faults: records,
     runs,
     finished,
@@ -487,6 +522,17 @@ function outcomeOf(result: { code: number | null; signal: NodeJS.Signals | null;
   if (result.code === 0) return "finished";
   const reason = result.stderr.split("\n").filter((l) => l.startsWith("underway:")).pop() ?? result.stderr.trim().split("\n").pop() ?? "";
   return `exit ${result.code}: ${reason.replace(/^underway: /, "")}`;
+}
+
+/** The rules of a file and inline, checked against the source's catalog. */
+async function maskPlan(from: string, schema: string, mask: RehearsalMask): Promise<MaskPlan> {
+  const { file, ...inline } = mask;
+  const { source = "rehearse({ mask })", ...fromFile }: MaskPolicy = file ? await loadMaskFile(file) : {};
+  const tables: MaskPolicy["tables"] = { ...fromFile.tables };
+  for (const [table, rules] of Object.entries(inline.tables ?? {})) tables[table] = { ...tables[table], ...rules };
+  const given = Object.fromEntries(Object.entries(inline).filter(([, value]) => value !== undefined));
+  const policy = parseMaskPolicy({ ...fromFile, ...given, tables }, source);
+  return withClient(from, (c) => resolveMasking(c, schema, policy));
 }
 
 async function sourceMajor(url: string): Promise<number> {

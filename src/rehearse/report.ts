@@ -11,6 +11,7 @@ export function formatReport(report: RehearsalReport): string {
     ...report.problems.map((p) => `  problem: ${p}`),
     `source: ${report.source}; PostgreSQL ${report.postgres}, a primary and ${report.nodes.replicas} replica(s)`,
     `tables: ${report.tables.map((t) => `${t.table} (${t.rows.toLocaleString("en-US")} rows)`).join(", ") || "none"}`,
+    ...(report.masked.length > 0 ? [`masked: ${report.masked.map((m) => `${m.table}.${m.column} (${m.rule})`).join(", ")}`] : []),
     "faults:",
     ...report.faults.map((f) => `  ${f.fault.padEnd(9)} ${f.injected ? `at ${f.atSeconds}s: ` : ""}${f.detail}`),
     "underway runs:",

@@ -9,10 +9,16 @@ import { join } from "node:path";
 import { connect, passwordOf, redactUrl, withoutPassword, type Client } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
+import { selectList, type MaskPlan } from "../mask/masking-plan.js";
 
 /** Tables smaller than this are copied whole (lookup tables would otherwise come out empty). */
 const COPY_WHOLE_BELOW = 10_000;
 const INSERT_BATCH = 2000;
+
+export interface CopyOptions {
+  /** Read every table through this plan's select lists (see `resolveMasking`); without it, rows are copied as they are. */
+  mask?: MaskPlan | null;
+}
 
 export interface SeedResult {
   tables: { table: string; rows: number }[];
@@ -59,8 +65,14 @@ export async function copySchema(binDir: string, from: string, targetUrl: string
  * else of its single-column primary key, which keeps an order with its customer (one
  * level deep; a grandchild is kept only when its own parent was). Tables with neither are
  * sampled row by row (Bernoulli).
+ *
+ * With `options.mask`, each table is read through the plan's select list, so masked
+ * columns are hashed, faked or nulled by the source as it reads them; generated columns
+ * are not read at all (the target computes them again).
  */
-export async function copySample(from: string, adminTargetUrl: string, schema: string, fraction: number, stateSchema: string): Promise<SeedResult> {
+export async function copySample(from: string, adminTargetUrl: string, schema: string, fraction: number, stateSchema: string, options: CopyOptions = {}): Promise<SeedResult> {
+  const mask = options.mask ?? null;
+  if (mask && mask.schema !== schema) throw new UnderwayError("INVALID_STATE", `the masking plan is for schema ${mask.schema}, not ${schema}`);
   const source = await connect(from, { applicationName: "underway rehearse (sampling)" });
   const target = await connect(adminTargetUrl, { applicationName: "underway rehearse" });
   const warnings: string[] = [];
@@ -75,12 +87,15 @@ export async function copySample(from: string, adminTargetUrl: string, schema: s
       if (whole) copiedWhole.add(table);
       const by = whole ? null : await samplingColumn(target, schema, table, copiedWhole);
       const scale = 1_000_000;
-      const select = whole
-        ? `SELECT row_to_json(t)::text AS j FROM ${name} t`
+      const rows = whole
+        ? `FROM ${name} t`
         : by
-          ? `SELECT row_to_json(t)::text AS j FROM ${name} t WHERE abs(hashtext(t.${ident(by)}::text)::bigint) % ${scale} < ${Math.round(fraction * scale)}`
-          : `SELECT row_to_json(t)::text AS j FROM ${name} t TABLESAMPLE BERNOULLI (${fraction * 100})`;
-      const copied = await copyRows(source, target, name, select).catch((error: unknown) => {
+          ? `FROM ${name} t WHERE abs(hashtext(t.${ident(by)}::text)::bigint) % ${scale} < ${Math.round(fraction * scale)}`
+          : `FROM ${name} t TABLESAMPLE BERNOULLI (${fraction * 100})`;
+      // Masked, the values are computed on the source (the sample is still drawn by the original key, so parents and children agree): no original leaves it.
+      const masked = mask ? selectList(mask, table) : null;
+      const select = masked ? `SELECT row_to_json(m)::text AS j FROM (SELECT ${masked.sql} ${rows}) m` : `SELECT row_to_json(t)::text AS j ${rows}`;
+      const copied = await copyRows(source, target, name, select, masked?.params ?? []).catch((error: unknown) => {
         warnings.push(`sample of ${table}: ${error instanceof Error ? error.message : String(error)}`);
         return 0;
       });
@@ -177,8 +192,8 @@ async function tablesOf(client: Client, schema: string): Promise<string[]> {
   return ordered;
 }
 
-async function copyRows(source: Client, target: Client, name: string, select: string): Promise<number> {
-  const { rows } = await source.query<{ j: string }>(select);
+async function copyRows(source: Client, target: Client, name: string, select: string, params: string[] = []): Promise<number> {
+  const { rows } = await source.query<{ j: string }>(select, params);
   const { rows: cols } = await target.query<{ name: string }>(
     `SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
     [name],

@@ -55,7 +55,8 @@ describe("underway rehearse", () => {
       }),
     );
     const lines: string[] = [];
-    const report = await rehearse({ file, from: source.url, sample: 0.4, backfillSeconds: 10, log: (line) => lines.push(line) });
+    // The customers' email and name look personal: the sample hashes them (docs/rehearse.md, masking).
+    const report = await rehearse({ file, from: source.url, sample: 0.4, backfillSeconds: 10, mask: { flagged: "hash" }, log: (line) => lines.push(line) });
     console.log(formatReport(report));
     printFigures("rehearse", {
       ok: String(report.ok),
@@ -86,6 +87,10 @@ describe("underway rehearse", () => {
     expect(orders.rows).toBeLessThan(45_000);
     expect(report.tables.find((t) => t.table === "customers")!.rows).toBeGreaterThan(5000);
     expect(report.audit.map((a) => a.table).sort()).toEqual(["customers", "orders"]);
+    expect(report.masked).toEqual([
+      { table: "customers", column: "email", rule: "hash" },
+      { table: "customers", column: "name", rule: "hash" },
+    ]);
   });
 
   it("builds the schema from the migration history and generated rows without --from", { timeout: 200_000 }, async () => {
@@ -138,7 +143,7 @@ describe("underway rehearse", () => {
     process.stdout.write = ((chunk: string) => out.push(chunk) > 0) as typeof process.stdout.write;
     const previous = process.exitCode;
     try {
-      await program.parseAsync(["node", "underway", "rehearse", file, "--from", source.url, "--sample", "5%", "--faults", "kill", "--backfill-time", "3s", "--json"]);
+      await program.parseAsync(["node", "underway", "rehearse", file, "--from", source.url, "--mask-flagged", "hash", "--sample", "5%", "--faults", "kill", "--backfill-time", "3s", "--json"]);
     } finally {
       process.stdout.write = write;
     }
@@ -155,6 +160,16 @@ describe("underway rehearse", () => {
       const bad = new Command("underway").exitOverride();
       registerRehearseCommand(bad);
       await expect(bad.parseAsync(["node", "underway", "rehearse", file, ...argv])).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    }
+    const masking: [string[], RegExp][] = [
+      [["--from", source.url, "--mask-flagged", "scramble"], /invalid --mask-flagged "scramble"/],
+      [["--from", source.url, "--no-mask", "--mask-flagged", "hash"], /--no-mask copies every value as it is/],
+      [["--mask-flagged", "hash"], /mask the sample copied by --from/],
+    ];
+    for (const [argv, message] of masking) {
+      const bad = new Command("underway").exitOverride();
+      registerRehearseCommand(bad);
+      await expect(bad.parseAsync(["node", "underway", "rehearse", file, ...argv])).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(message) });
     }
   });
 });
