@@ -295,7 +295,7 @@ export function formatPrivilegeReport(report: PrivilegeReport): string {
     index += 1;
     lines.push(`  ${index}. ${step.step}`);
     for (const need of step.details) lines.push(`       ${need.granted ? "ok     " : "MISSING"}  ${need.privilege}${need.fix ? `  (fix: ${need.fix})` : ""}`);
-    if (step.details.length === 0) lines.push(`       -        ${step.note ?? "no privilege beyond the ones above"}`);
+    if (step.details.length === 0) lines.push(`       -        ${step.note ?? "nothing to check: what it touches is the migration's own (the role owns it) or checked above"}`);
     else if (step.note) lines.push(`       -        ${step.note}`);
   }
   lines.push("move (what a blue/green move would need; not needed for a migration):");
