@@ -184,6 +184,14 @@ export function buildProgram(): Command {
       .argument("<file>", "migration file"),
   ).action(action((c) => c.plan));
 
+  connectionOptions(
+    program
+      .command("check")
+      .description("check that the connected role may run every planned step of a migration (read-only; --privileges is what check does)")
+      .argument("<file>", "migration file")
+      .option("--privileges", "report the privileges each planned step needs and whether the role has them (the default)"),
+  ).action(action((c) => c.check));
+
   program
     .command("demo")
     .description("run a live breaking change (rename + type change) under load on an embedded PostgreSQL")

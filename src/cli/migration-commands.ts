@@ -10,7 +10,7 @@ import { InterruptedError, UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
 import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
 import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
-import { withUrlParameter, withoutPassword } from "../db/connection.js";
+import { connect, withUrlParameter, withoutPassword } from "../db/connection.js";
 import { displayIdent, ident } from "../db/ident.js";
 import { databaseUrlFrom } from "./database-url.js";
 import { type ProgressPrinter, formatSeconds } from "./output.js";
@@ -484,6 +484,33 @@ export async function plan(printer: ProgressPrinter, file: string, options: Glob
   const plan = await migrator.plan(migration);
   const { text, json } = await renderPlan(plan, { databaseUrl: databaseUrlFrom(options), schema: options.schema });
   print(options, json, text);
+}
+
+/**
+ * `underway check FILE [--privileges]`: builds the plan as `plan` does and reports, step by
+ * step, the privileges it needs and which the connected role lacks. Changes nothing.
+ */
+export async function check(printer: ProgressPrinter, file: string, options: GlobalOptions): Promise<void> {
+  if (options.databaseUrl === undefined && !process.env.DATABASE_URL) {
+    throw new UnderwayError("INVALID_ARGUMENT", `check asks the database what the connected role may do and needs --database-url or DATABASE_URL`);
+  }
+  const migration = await loadMigrationFile(file);
+  const plan = await migratorFor(options, printer).plan(migration);
+  const { checkPrivileges, formatPrivilegeReport } = await import("../engine/privileges.js");
+  const client = await connect(databaseUrlFrom(options));
+  let report;
+  try {
+    report = await checkPrivileges(client, plan, { schema: options.schema, stateSchema: options.stateSchema });
+  } finally {
+    await client.end();
+  }
+  print(options, report, formatPrivilegeReport(report));
+  const first = report.steps.flatMap((s) => s.details.filter((d) => !d.granted).map((d) => ({ step: s, need: d })))[0];
+  if (first) {
+    const at = first.step.phase === "setup" ? first.step.step : `${first.step.phase} step "${first.step.step}"`;
+    process.stderr.write(`underway: role ${displayIdent(report.role)} lacks ${first.need.privilege} (${at}); fix: ${first.need.fix}\n`);
+    process.exitCode = 1;
+  }
 }
 
 export async function demo(options: DemoFlags): Promise<void> {

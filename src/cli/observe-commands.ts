@@ -157,6 +157,8 @@ interface DashboardFlags {
   port: string;
   host: string;
   token?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   logFormat: string;
   json?: boolean;
 }
@@ -175,12 +177,15 @@ export function registerObserveCommands(program: Command, connectionOptions: (co
       .description("serve a live web dashboard of the migrations (history, phases, backfill progress, throttle, controls) and /metrics")
       .option("--port <port>", "port to listen on (0: any free port)", String(DEFAULT_DASHBOARD_PORT))
       .option("--host <address>", "address to bind (default: this machine only)", "127.0.0.1")
+      .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key; required for a --host other machines reach)")
+      .option("--tls-key <file>", "the PEM private key of --tls-cert")
       .option("--token <token>", "the token the controls need (default: $UNDERWAY_DASHBOARD_TOKEN, else a random one)")
       .option("--log-format <format>", "log lines on stderr as text or json", "text"),
   ).action(async (options: DashboardFlags) => {
     const databaseUrl = databaseUrlFrom(options);
     const format = parseLogFormat(options.logFormat);
     const port = parsePort(options.port, "--port");
+    const tls = await readTls(options);
     const logger = createLogger({ format, context: () => ({ schema: options.schema }) });
     const dashboard = await startDashboard({
       databaseUrl,
@@ -188,6 +193,7 @@ export function registerObserveCommands(program: Command, connectionOptions: (co
       stateSchema: options.stateSchema,
       port,
       host: options.host,
+      ...(tls ? { tls } : {}),
       token: options.token ?? (process.env.UNDERWAY_DASHBOARD_TOKEN || undefined),
       log: logger,
     });
@@ -206,7 +212,7 @@ export function registerObserveCommands(program: Command, connectionOptions: (co
       );
     }
     if (!isLoopback(options.host)) {
-      logger.warn(`listening on ${options.host}: whoever reaches it sees the dashboard (the controls still need the token), over plain HTTP`);
+      logger.warn(`listening on ${options.host}: whoever reaches it sees the dashboard (over TLS; the controls still need the token)`);
     }
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
@@ -215,6 +221,23 @@ export function registerObserveCommands(program: Command, connectionOptions: (co
     await dashboard.close();
     if (format === "json") logger.info("dashboard stopped");
   });
+}
+
+/** The certificate and key of `--tls-cert` / `--tls-key`: both or neither. */
+async function readTls(options: { tlsCert?: string; tlsKey?: string }): Promise<{ cert: Buffer; key: Buffer } | undefined> {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) return undefined;
+  if (options.tlsCert === undefined || options.tlsKey === undefined) {
+    throw new UnderwayError("INVALID_ARGUMENT", `--tls-cert and --tls-key go together: give ${options.tlsCert === undefined ? "--tls-cert" : "--tls-key"} too`);
+  }
+  const { readFile } = await import("node:fs/promises");
+  const read = async (path: string, flag: string) => {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new UnderwayError("INVALID_ARGUMENT", `${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    }
+  };
+  return { cert: await read(options.tlsCert, "--tls-cert"), key: await read(options.tlsKey, "--tls-key") };
 }
 
 function parsePort(text: string, flag: string): number {

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { UnderwayError } from "../errors.js";
 import { DEFAULT_DASHBOARD_PORT, isLoopback } from "./address.js";
 import { createMetrics, type MigrationMetrics } from "../observe/metrics.js";
-import { LOOPBACK, startHttpServer } from "../observe/http-server.js";
+import { LOOPBACK, startHttpServer, type TlsFiles } from "../observe/http-server.js";
 import { DashboardControls } from "./controls.js";
 import { createDashboardApp } from "./server.js";
 import { StatePoller } from "./state-poller.js";
@@ -18,6 +18,8 @@ export interface DashboardOptions {
   port?: number;
   /** Default 127.0.0.1: this machine only. */
   host?: string;
+  /** Serve HTTPS with this certificate and key; required for an address other machines reach. */
+  tls?: TlsFiles;
   /** The control token; a random one when left out. */
   token?: string;
   /** Logs control actions. */
@@ -59,6 +61,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   if (!/^[A-Za-z0-9._~-]{16,}$/.test(token)) {
     throw new UnderwayError("INVALID_ARGUMENT", "the dashboard token must be at least 16 characters of letters, digits, '.', '_', '~' or '-'");
   }
+  if (!options.tls && !isLoopback(host)) {
+    // Over plain HTTP on a network the token that unlocks the controls travels in clear text.
+    throw new UnderwayError("INVALID_ARGUMENT", `the dashboard serves ${host}, which other machines reach, only over TLS: give --tls-cert and --tls-key (or bind 127.0.0.1)`);
+  }
   const metrics = options.metrics ?? createMetrics({ processMetrics: true });
   const assets = await loadAssets();
   const poller = new StatePoller({ databaseUrl: options.databaseUrl, schema, stateSchema, metrics });
@@ -74,12 +80,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   });
   let server;
   try {
-    server = await startHttpServer(app.fetch, { port: options.port ?? DEFAULT_DASHBOARD_PORT, host });
+    server = await startHttpServer(app.fetch, { port: options.port ?? DEFAULT_DASHBOARD_PORT, host, tls: options.tls });
   } catch (error) {
     await poller.close();
     throw error;
   }
-  const page = isIP(host) === 6 ? `http://[${host}]:${server.port}/` : `http://${host}:${server.port}/`;
+  const scheme = options.tls ? "https" : "http";
+  const page = isIP(host) === 6 ? `${scheme}://[${host}]:${server.port}/` : `${scheme}://${host}:${server.port}/`;
   return {
     url: page,
     urlWithToken: `${page}?token=${token}`,
