@@ -1,22 +1,9 @@
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI } from "../support/cli.js";
+import { launch } from "../support/cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { json, scratchDir, underway, writeMigration } from "../cli/run-cli.js";
 import { sample } from "../observe/prometheus-text.js";
 import { accountsTable, until } from "./fixture.js";
-
-/** Starts the built binary and hands back its process, its stdout lines as they come, and its stderr. */
-function launch(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" }, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exited };
-}
 
 /**
  * The observe commands through the built binary: `underway dashboard`, and `start` with

@@ -1,24 +1,11 @@
-import { spawn } from "node:child_process";
 import { hostname, userInfo } from "node:os";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/engine/audit.js";
 import { loadMigrationFile } from "../../src/migration/load.js";
-import { CLI } from "../support/cli.js";
+import { launch } from "../support/cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { json, query, scratchDir, underway, writeMigration } from "../cli/run-cli.js";
 import { accountsTable, until } from "../dashboard/fixture.js";
-
-/** Starts the built binary in the background: its stdout lines as they come, its stderr, its exit. */
-function launch(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" }, stdio: ["ignore", "pipe", "pipe"] });
-  const lines: string[] = [];
-  createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-  return { child, lines, stderr: () => stderr, exited };
-}
 
 async function trail(url: string, ...args: string[]): Promise<AuditEntry[]> {
   const run = await underway(["history", "--json", "--database-url", url, ...args]);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 
 export const CLI = join(import.meta.dirname, "../../bin/underway.js");
 
@@ -38,4 +39,18 @@ export function runUntil(
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ killed, code, signal, stderr, stdout, endedAfterMs: killed ? Date.now() - firstAt : null }));
   });
+}
+
+/**
+ * Starts `underway ARGS` in the background with only PATH and HOME of this environment:
+ * its process, its stdout lines as they come, its stderr so far, and its exit code.
+ */
+export function launch(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" }, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  createInterface({ input: child.stdout }).on("line", (line) => lines.push(line));
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return { child, lines, stderr: () => stderr, exited };
 }
