@@ -254,7 +254,9 @@ describe("the foreground guard on a real workload", () => {
     const paced = await run("02_paced", {});
     const measured = paced.filter((p) => p.foreground && p.foreground.tps > 5);
     expect(measured.length).toBeGreaterThan(0);
-    expect(paced.some((p) => p.throttledBy === "foreground")).toBe(true);
+    // That the guard paced, from its reading. Whether a progress report lands while a worker
+    // sleeps for it (throttledBy "foreground") depends on how long the sleeps are against the
+    // report interval, which a busy machine changes; the simulation tests the sleeps' share.
     expect(paced.some((p) => p.foreground?.pacing === true && p.foreground.duty < 1)).toBe(true);
 
     const flat = await run("02_flat", { foregroundTarget: null });
