@@ -29,6 +29,8 @@ export interface PatroniClusterOptions {
   version?: number;
   /** PgBouncer (transaction mode) in front of HAProxy; its address is then `pooler`. */
   pooler?: "pgbouncer";
+  /** Users PgBouncer lets in (default `app` and `postgres`): it trusts only the users it lists. */
+  poolerUsers?: string[];
   /** The leader key's time to live in seconds: an unplanned failover takes about this long (default 10). */
   ttl?: number;
   /** Receives each line a component prints, prefixed with its name. */
@@ -204,7 +206,14 @@ class PatroniHarness implements PatroniCluster {
     });
     await this.startHaproxy();
     await this.waitForWrites(START_TIMEOUT_MS);
-    if (this.options.pooler === "pgbouncer") this.pooler = await startPgBouncer({ host: HOST, port: this.port, poolSize: 8 });
+    if (this.options.pooler === "pgbouncer") this.pooler = await startPgBouncer({
+        host: HOST,
+        port: this.port,
+        poolSize: 8,
+        ...(this.options.poolerUsers ? { users: this.options.poolerUsers } : {}),
+        // PgBouncer's 15 s default would keep clients out that long after the new leader is back.
+        serverLoginRetry: 1,
+      });
   }
 
   async leader(): Promise<PatroniNode> {
@@ -410,7 +419,8 @@ class PatroniHarness implements PatroniCluster {
           // The replica's last known position can trail a busy leader by more than the 1MB
           // default; a failover that refuses to promote would rehearse nothing.
           maximum_lag_on_failover: 256 * 1024 * 1024,
-          // 0: a crashed primary is restarted in place only while no replica could take over.
+          // The default: a crashed primary is restarted in place (crash recovery) as long as
+          // it recovers within 300 s, so a kill -9 of the postmaster alone fails nothing over.
           master_start_timeout: 300,
           synchronous_mode: false,
           postgresql: {
