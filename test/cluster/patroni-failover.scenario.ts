@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPatroniCluster, type PatroniCluster } from "../../src/harness/patroni.js";
+import { connect } from "../../src/db/connection.js";
 import { Migrator } from "../../src/engine/migrator.js";
 import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
 
@@ -103,6 +104,82 @@ describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Pa
       lostWrites: audit.lost,
       p50Ms: during.p50Ms,
       p99Ms: during.p99Ms,
+      maxMs: during.maxMs,
+      seconds: (Date.now() - began) / 1000,
+    });
+    expect(audit.lost, JSON.stringify(audit.tables)).toBe(0);
+    expect(app.workload.failedQueries, JSON.stringify(app.workload.firstErrors)).toBe(0);
+  });
+});
+
+/**
+ * The same failover in the middle of `complete`: a report's transaction holds ACCESS SHARE
+ * on `accounts` so complete waits (retrying its lock) inside a step that needs ACCESS
+ * EXCLUSIVE, and the leader's host crashes then. The first run of `complete` must
+ * reconnect to the new leader, carry on from its recorded step and finish.
+ */
+describe("a Patroni failover in the middle of complete, through HAProxy", () => {
+  let cluster: PatroniCluster;
+
+  beforeAll(async () => {
+    cluster = await startPatroniCluster({ nodes: 2, version: 15 });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("finishes complete on the first run on the new leader and loses no write", async () => {
+    const began = Date.now();
+    const url = await accountsDatabase(cluster, "patroni_complete", 20_000);
+    const { file } = await widenScore("02");
+    const plan = await new Migrator({ databaseUrl: url }).plan(file);
+    const app = await startWorkload(url, { oldVersion: "public_01_accounts", plan });
+    const started = await underway(["start", file.path, "--database-url", url]).exited;
+    expect(started.code, started.stderr).toBe(0);
+    const version = await app.startNew(plan, 2);
+    await app.workload.stop("old");
+    app.histograms.phase = "during";
+
+    const report = await connect(url, { applicationName: "long report" });
+    report.on("error", () => undefined);
+    await report.query("BEGIN");
+    await report.query("SELECT count(*) FROM accounts");
+    const complete = underway(["complete", "--database-url", url]);
+    // complete is inside a step, waiting for the lock the report holds.
+    await until("complete to wait for its lock", async () =>
+      (await queryOnce<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'underway' AND wait_event_type = 'Lock'"))[0]!.n > 0,
+    30_000);
+    const stepBefore = /complete (\d+)\/\d+:/.exec(complete.stderr().split("\n").filter((l) => /complete \d+\//.test(l)).pop() ?? "")?.[1];
+
+    const endOutage = app.workload.beginOutage();
+    const change = await cluster.killLeader();
+    endOutage();
+    await report.end().catch(() => undefined);
+
+    const run = await complete.exited;
+    expect(run.code, `the first run of complete rides through the failover:\n${run.stderr}`).toBe(0);
+    expect(run.stderr, "complete saw the failover").toMatch(/reconnecting/);
+    const [migration] = await queryOnce<{ phase: string }>(url, "SELECT phase FROM underway.migrations WHERE name = $1", [file.name]);
+    expect(migration?.phase).toBe("completed");
+
+    app.histograms.phase = "after";
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await app.workload.stop();
+    const audit = await app.audit(version);
+    const during = app.histograms.summary("during");
+    printFigures("patroni failover mid-complete through HAProxy", {
+      stepAtFailover: stepBefore ?? "?",
+      oldLeader: change.oldLeader,
+      newLeader: change.newLeader,
+      leaderChangeSeconds: change.leaderChangeSeconds,
+      writesBackSeconds: change.writesBackSeconds,
+      firstRun: `exit ${run.code}`,
+      failedQueries: app.workload.failedQueries,
+      outageErrors: app.workload.outageErrors,
+      acknowledgedWrites: app.workload.acknowledgedWrites,
+      ledgerWrites: audit.tables.reduce((n, t) => n + t.writes, 0),
+      lostWrites: audit.lost,
       maxMs: during.maxMs,
       seconds: (Date.now() - began) / 1000,
     });
