@@ -1,5 +1,5 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss } from "../db/connection.js";
+import { connect, isConnectionLoss, isReadOnlyRefusal } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 import { isLockConflict } from "../engine/lock-retry.js";
@@ -180,7 +180,9 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           await sleepUnlessStopped(200, ctx.signal);
           continue;
         }
-        if (isConnectionLoss(error)) {
+        // A read-only refusal: the address leads, for a moment, to a node that is not a primary
+        // (yet): a failover in progress, as is a lost connection; the job only ever ran on a primary.
+        if (isConnectionLoss(error) || isReadOnlyRefusal(error)) {
           // Reconnect (a restart or failover behind the same address); the cursor is safe in the database.
           await client?.end().catch(() => undefined);
           client = undefined;
