@@ -65,7 +65,11 @@ export interface PatroniMember {
 export interface LeaderChange {
   oldLeader: string;
   newLeader: string;
-  /** From the fault to another node holding the leader key in a running state (Patroni's `/cluster`). */
+  /**
+   * From the fault to another node holding the leader key in a running state (Patroni's
+   * `/cluster`); for a fault that moves no leader (`killLeaderPostmaster`), to the leader
+   * taking writes again.
+   */
   leaderChangeSeconds: number;
   /** From the fault to a write succeeding through HAProxy again: what clients see as the outage. */
   writesBackSeconds: number;
