@@ -2,7 +2,8 @@
 # What the tests need besides npm packages, from Debian's packages: PostgreSQL 15 (the
 # suite's servers, pg_dump, pgbench), Chromium (the dashboard's browser tests), PgBouncer
 # (clients behind a pooler), iproute2 (network partitions in the cluster scenarios) and
-# OpenSSL (the throwaway CA and certificates of the TLS tests).
+# OpenSSL (the throwaway CA and certificates of the TLS tests), and Patroni, etcd and
+# HAProxy (the Patroni cluster scenarios: src/harness/patroni.ts).
 # Run by `npm test` before the suite: as root it installs what is missing; otherwise it
 # says in one line what to install. PostgreSQL refuses to run as root, so as root it also
 # makes sure the unprivileged postgres OS user the test servers run as exists.
@@ -15,6 +16,9 @@ missing=()
 [[ -x /usr/sbin/pgbouncer ]] || missing+=(pgbouncer)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+[[ -x /usr/bin/patroni ]] || missing+=(patroni)
+[[ -x /usr/bin/etcd ]] || missing+=(etcd-server)
+[[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
 
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) != 0 ]]; then
@@ -32,7 +36,25 @@ if ((${#missing[@]} > 0)); then
     apt-get install -y -q postgresql-common
     /usr/share/postgresql-common/pgdg/apt.postgresql.org.sh -y
   fi
-  apt-get install -y -q "${missing[@]}"
+  # etcd-server and haproxy start a system service on installation (etcd on port 2379).
+  # The scenarios start their own on free ports; keep the packages' services from starting,
+  # through Debian's policy-rc.d, unless the machine already has a policy of its own.
+  own_policy=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    own_policy=1
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+  fi
+  status=0
+  apt-get install -y -q "${missing[@]}" || status=$?
+  [[ -n $own_policy ]] && rm -f /usr/sbin/policy-rc.d
+  ((status == 0)) || exit "$status"
+  # Nor at the next boot, where systemd runs.
+  if [[ -d /run/systemd/system ]]; then
+    for unit in etcd haproxy patroni; do
+      [[ " ${missing[*]} " == *" ${unit/etcd/etcd-server} "* ]] && systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
 fi
 
 if [[ $(id -u) == 0 ]] && ! id -u postgres >/dev/null 2>&1; then

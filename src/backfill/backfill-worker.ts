@@ -1,5 +1,5 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss } from "../db/connection.js";
+import { connect, isConnectionLoss, isReadOnlyRefusal } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 import { isLockConflict } from "../engine/lock-retry.js";
@@ -180,7 +180,9 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
           await sleepUnlessStopped(200, ctx.signal);
           continue;
         }
-        if (isConnectionLoss(error)) {
+        // A read-only refusal: the address leads, for a moment, to a node that is not a primary
+        // (yet): a failover in progress, as is a lost connection; the job only ever ran on a primary.
+        if (isConnectionLoss(error) || isReadOnlyRefusal(error)) {
           // Reconnect (a restart or failover behind the same address); the cursor is safe in the database.
           await client?.end().catch(() => undefined);
           client = undefined;
@@ -247,7 +249,13 @@ async function rewrite(client: Client, write: BackfillWrite, sql: string, values
 }
 
 /**
- * Moves the range's cursor and renews its lease, only if this worker still owns it. In the
+ * Moves the range's cursor and renews its lease, only if this worker still owns it and the
+ * stored cursor is still the one this batch started from. The second condition matters
+ * after a failover the worker's connection survived (behind PgBouncer the client's
+ * connection stays while the pooler's server connection changes): the last batches the
+ * old primary committed may never have reached the new one, which then holds an older
+ * cursor than the worker's; the batch is lost, and the range is leased again from the
+ * cursor the database has, rather than skipping the rows those batches rewrote. In the
  * direct form it also reads, under the batch's lock on the table, whether a row trigger of
  * the table's own now fires on UPDATE (created since the job began): the batch is then
  * redone through the trigger, which fires it as the trigger path always has.
@@ -264,12 +272,13 @@ async function advance(
   const moved = `UPDATE ${qualified(ctx.stateSchema, "backfill_ranges")}
         SET cursor = $4, rows_done = rows_done + $5, done = $6, updated_at = now(),
             lease_expires_at = now() + make_interval(secs => $7)
-      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done`;
-  const values = [range.jobId, range.rangeNo, ctx.owner, cursor === null ? null : JSON.stringify(cursor), rows, finished, ctx.leaseSeconds];
+      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done AND cursor IS NOT DISTINCT FROM $8::jsonb`;
+  const from = range.cursor === null ? null : JSON.stringify(range.cursor);
+  const values = [range.jobId, range.rangeNo, ctx.owner, cursor === null ? null : JSON.stringify(cursor), rows, finished, ctx.leaseSeconds, from];
   if (write.kind === "trigger") return (await client.query(moved, values)).rowCount === 1 ? "ok" : "lost";
   const { rows: result } = await client.query<{ moved: number; user_triggers: boolean }>(
     `WITH moved AS (${moved} RETURNING 1)
-     SELECT (SELECT count(*) FROM moved)::int AS moved, ${userUpdateTriggersSql("$8", ctx.ourTriggers)} AS user_triggers`,
+     SELECT (SELECT count(*) FROM moved)::int AS moved, ${userUpdateTriggersSql("$9", ctx.ourTriggers)} AS user_triggers`,
     [...values, qualified(ctx.schema, ctx.table)],
   );
   if (result[0]!.user_triggers) return { redo: `${ctx.table} now has a row trigger of its own on UPDATE` };

@@ -221,6 +221,20 @@ export function sqlState(error: unknown): string | undefined {
 }
 
 /**
+ * Whether the server refused a write because it is not a primary (SQLSTATE 25006,
+ * read_only_sql_transaction, which a standby raises for any write). To work that only
+ * ever ran on a primary, this is a failover still in progress rather than a failure (and
+ * behind PgBouncer it may come with no lost connection at all): for a moment the
+ * primary's address can lead to a node that is not a primary yet (Patroni 3.0's /primary
+ * answers 200 as soon as its node holds the leader key, before PostgreSQL has finished
+ * promoting, and HAProxy routes there), or to the old primary restarting as a replica.
+ */
+export function isReadOnlyRefusal(error: unknown): boolean {
+  if (error instanceof UnderwayError) return error.cause !== undefined && isReadOnlyRefusal(error.cause);
+  return sqlState(error) === "25006";
+}
+
+/**
  * Whether an error means the connection was lost (a restart, a failover, a network cut)
  * rather than that the statement failed: worth reconnecting and carrying on for.
  */

@@ -31,6 +31,13 @@ export interface PgBouncerOptions {
   poolSize?: number;
   /** Users it lets in (default `app` and `postgres`). */
   users?: string[];
+  /**
+   * Seconds PgBouncer waits after a failed server login before it tries again, refusing
+   * clients meanwhile (PgBouncer's `server_login_retry`, default 15). Behind a failover the
+   * server is away for a while; with the default, clients stay refused up to 15 s after
+   * the new primary is back.
+   */
+  serverLoginRetry?: number;
   binary?: string;
 }
 
@@ -65,6 +72,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       "max_client_conn = 500",
       "ignore_startup_parameters = extra_float_digits",
       "server_reset_query =",
+      ...(options.serverLoginRetry === undefined ? [] : [`server_login_retry = ${options.serverLoginRetry}`]),
       `logfile = ${join(dir, "pgbouncer.log")}`,
       "",
     ].join("\n"),

@@ -6,7 +6,7 @@
  * from those that an injected outage explains (a killed primary, a cut network).
  */
 import type pg from "pg";
-import { connect, isConnectionLoss } from "../db/connection.js";
+import { connect, isConnectionLoss, sqlState } from "../db/connection.js";
 import { ident } from "../db/ident.js";
 import type { LatencyHistograms } from "./latency.js";
 import { LEDGER_TABLE, createLedger, keySql, type TableView } from "./ledger.js";
@@ -44,6 +44,14 @@ export interface QueryError {
 
 /** After an outage ends, connection errors are still its own for this long (a client finds out on its next query). */
 const OUTAGE_GRACE_MS = 3000;
+/**
+ * SQLSTATE 25006, read_only_sql_transaction: in a failover the address clients use can
+ * lead, for a moment, to a node that is not a primary yet. Patroni's REST API answers 200
+ * on /primary as soon as its node holds the leader key, before PostgreSQL has finished
+ * promoting, so HAProxy routes there while recovery still replays. During an injected
+ * outage that is the outage's error, like a lost connection; outside one it is a failure.
+ */
+const READ_ONLY_TRANSACTION = "25006";
 const MAX_DISTINCT_ERRORS = 12;
 
 export class LedgerWorkload {
@@ -153,7 +161,7 @@ export class LedgerWorkload {
   }
 
   private recordFailure(version: "old" | "new", error: unknown): void {
-    const lost = isConnectionLoss(error);
+    const lost = isConnectionLoss(error) || sqlState(error) === READ_ONLY_TRANSACTION;
     const outage = lost && (this.outageDepth > 0 || Date.now() - this.outageEndedAt < OUTAGE_GRACE_MS);
     if (outage) this.counts[version].outageErrors++;
     else this.counts[version].failed++;

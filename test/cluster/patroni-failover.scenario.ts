@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPatroniCluster, type PatroniCluster } from "../../src/harness/patroni.js";
+import { connect } from "../../src/db/connection.js";
+import { Migrator } from "../../src/engine/migrator.js";
+import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
+
+const ROWS = 120_000;
+const DATABASE = "patroni_failover";
+const OWNER = `${DATABASE}_owner`;
+
+/**
+ * The topology production clusters run: two PostgreSQL 15 nodes under Patroni with etcd,
+ * reached through HAProxy, which routes to whichever node Patroni's REST API calls the
+ * primary. In the middle of a backfill the leader's host "crashes" (kill -9 of its Patroni
+ * and its postmaster); the leader key expires after the TTL and Patroni promotes the
+ * replica. underway and the application know one address only: HAProxy's, or PgBouncer's
+ * (transaction mode) in front of HAProxy. The first run of `start` must ride through:
+ * reconnect, take its guard again on the new leader, go on from the cursors the new
+ * leader has, and finish; the ledger must hold every write.
+ */
+describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Patroni failover in the middle of a backfill, through $through", ({ through }) => {
+  let cluster: PatroniCluster;
+
+  beforeAll(async () => {
+    cluster = await startPatroniCluster({
+      nodes: 2,
+      version: 15,
+      ...(through === "PgBouncer" ? { pooler: "pgbouncer" as const, poolerUsers: [OWNER, "postgres"] } : {}),
+    });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("finishes on the first run on the new leader from the persisted cursors and loses no write", async () => {
+    const began = Date.now();
+    const viaHaproxy = await accountsDatabase(cluster, DATABASE, ROWS);
+    const url = cluster.pooler ? cluster.pooler.url(DATABASE, OWNER) : viaHaproxy;
+    const { file } = await widenScore("02");
+    const plan = await new Migrator({ databaseUrl: url }).plan(file);
+    const app = await startWorkload(url, { oldVersion: "public_01_accounts", plan });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    app.histograms.phase = "during";
+
+    // The scenario's own reads go through HAProxy: they measure, they are not the application.
+    const rowsDone = async () =>
+      Number((await queryOnce<{ n: string }>(viaHaproxy, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+    const first = underway(["start", file.path, "--database-url", url, "--max-rate", "20000", "--lease", "2s"]);
+    await until("a third of the backfill", async () => (await rowsDone().catch(() => 0)) > ROWS / 3);
+
+    const endOutage = app.workload.beginOutage();
+    const faultAt = Date.now();
+    const change = await cluster.killLeader();
+    // The harness saw a write through HAProxy; the clients' own address may come back later.
+    await until("a write through the clients' address", () => queryOnce(url, "SELECT txid_current()").then(() => true, () => false), 60_000);
+    const clientsBackSeconds = (Date.now() - faultAt) / 1000;
+    endOutage();
+    // Read on the new leader through the same address: what the old leader had not streamed is gone.
+    const atFailover = await rowsDone();
+
+    const firstRun = await first.exited;
+    expect(firstRun.code, `the first run rides through the failover:\n${firstRun.stderr}`).toBe(0);
+    expect(change.newLeader).not.toBe(change.oldLeader);
+    expect((await cluster.leader()).name).toBe(change.newLeader);
+
+    // Each row up to the job's upper bound was counted once over both leaders: the job went
+    // on from the cursors the new leader had, it did not start again from zero.
+    const [covered] = await queryOnce<{ n: number; wrong: number }>(
+      viaHaproxy,
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
+         FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
+    );
+    const finalRows = await rowsDone();
+    expect(atFailover).toBeGreaterThan(0);
+    expect(finalRows).toBe(covered!.n);
+    expect(covered!.wrong).toBe(0);
+
+    const version = await app.startNew(plan, 2);
+    await app.workload.stop("old");
+    const complete = await underway(["complete", "--database-url", url]).exited;
+    expect(complete.code, complete.stderr).toBe(0);
+    app.histograms.phase = "after";
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await app.workload.stop();
+    const audit = await app.audit(version);
+
+    const during = app.histograms.summary("during");
+    printFigures(`patroni failover mid-backfill through ${through}`, {
+      rows: ROWS,
+      rowsDoneAtFailover: atFailover,
+      rowsDoneFinal: finalRows,
+      oldLeader: change.oldLeader,
+      newLeader: change.newLeader,
+      leaderChangeSeconds: change.leaderChangeSeconds,
+      writesBackSeconds: change.writesBackSeconds,
+      clientsBackSeconds,
+      firstRun: firstRun.code === 0 ? "exit 0" : `exit ${firstRun.code}`,
+      reconnects: (firstRun.stderr.match(/reconnecting/g) ?? []).length,
+      failedQueries: app.workload.failedQueries,
+      outageErrors: app.workload.outageErrors,
+      acknowledgedWrites: app.workload.acknowledgedWrites,
+      ledgerWrites: audit.tables.reduce((n, t) => n + t.writes, 0),
+      lostWrites: audit.lost,
+      p50Ms: during.p50Ms,
+      p99Ms: during.p99Ms,
+      maxMs: during.maxMs,
+      seconds: (Date.now() - began) / 1000,
+    });
+    expect(audit.lost, JSON.stringify(audit.tables)).toBe(0);
+    expect(app.workload.failedQueries, JSON.stringify(app.workload.firstErrors)).toBe(0);
+  });
+});
+
+/**
+ * The same failover in the middle of `complete`: a report's transaction holds ACCESS SHARE
+ * on `accounts` so complete waits (retrying its lock) inside a step that needs ACCESS
+ * EXCLUSIVE, and the leader's host crashes then. The first run of `complete` must
+ * reconnect to the new leader, carry on from its recorded step and finish.
+ */
+describe("a Patroni failover in the middle of complete, through HAProxy", () => {
+  let cluster: PatroniCluster;
+
+  beforeAll(async () => {
+    cluster = await startPatroniCluster({ nodes: 2, version: 15 });
+  });
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("finishes complete on the first run on the new leader and loses no write", async () => {
+    const began = Date.now();
+    const url = await accountsDatabase(cluster, "patroni_complete", 20_000);
+    const { file } = await widenScore("02");
+    const plan = await new Migrator({ databaseUrl: url }).plan(file);
+    const app = await startWorkload(url, { oldVersion: "public_01_accounts", plan });
+    const started = await underway(["start", file.path, "--database-url", url]).exited;
+    expect(started.code, started.stderr).toBe(0);
+    const version = await app.startNew(plan, 2);
+    await app.workload.stop("old");
+    app.histograms.phase = "during";
+
+    const report = await connect(url, { applicationName: "long report" });
+    report.on("error", () => undefined);
+    await report.query("BEGIN");
+    await report.query("SELECT count(*) FROM accounts");
+    const complete = underway(["complete", "--database-url", url]);
+    // complete is inside a step, waiting for the lock the report holds.
+    await until("complete to wait for its lock", async () =>
+      (await queryOnce<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'underway' AND wait_event_type = 'Lock'"))[0]!.n > 0,
+    30_000);
+    const stepBefore = /complete (\d+)\/\d+:/.exec(complete.stderr().split("\n").filter((l) => /complete \d+\//.test(l)).pop() ?? "")?.[1];
+
+    const endOutage = app.workload.beginOutage();
+    const change = await cluster.killLeader();
+    endOutage();
+    await report.end().catch(() => undefined);
+
+    const run = await complete.exited;
+    expect(run.code, `the first run of complete rides through the failover:\n${run.stderr}`).toBe(0);
+    expect(run.stderr, "complete saw the failover").toMatch(/reconnecting/);
+    const [migration] = await queryOnce<{ phase: string }>(url, "SELECT phase FROM underway.migrations WHERE name = $1", [file.name]);
+    expect(migration?.phase).toBe("completed");
+
+    app.histograms.phase = "after";
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await app.workload.stop();
+    const audit = await app.audit(version);
+    const during = app.histograms.summary("during");
+    printFigures("patroni failover mid-complete through HAProxy", {
+      stepAtFailover: stepBefore ?? "?",
+      oldLeader: change.oldLeader,
+      newLeader: change.newLeader,
+      leaderChangeSeconds: change.leaderChangeSeconds,
+      writesBackSeconds: change.writesBackSeconds,
+      firstRun: `exit ${run.code}`,
+      failedQueries: app.workload.failedQueries,
+      outageErrors: app.workload.outageErrors,
+      acknowledgedWrites: app.workload.acknowledgedWrites,
+      ledgerWrites: audit.tables.reduce((n, t) => n + t.writes, 0),
+      lostWrites: audit.lost,
+      maxMs: during.maxMs,
+      seconds: (Date.now() - began) / 1000,
+    });
+    expect(audit.lost, JSON.stringify(audit.tables)).toBe(0);
+    expect(app.workload.failedQueries, JSON.stringify(app.workload.firstErrors)).toBe(0);
+  });
+});

@@ -1,0 +1,60 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
+import { accountsDatabase, printFigures, queryOnce, underway, until, widenScore } from "../support/fault-workload.js";
+
+const ROWS = 60_000;
+
+/**
+ * For a moment in a failover the primary's address can lead to a node that is not a
+ * primary yet: Patroni 3.0's /primary answers 200 as soon as its node holds the leader
+ * key, before PostgreSQL has finished promoting, and HAProxy routes there. Here the proxy
+ * standing for the primary's address is pointed at the replica for 3 s in the middle of a
+ * backfill (its connections cut), then back. underway must take the read-only refusals
+ * it gets there for what they are, a failover still in progress, keep reconnecting, and
+ * finish on its first run with every row backfilled and counted once.
+ */
+describe("the primary's address leading to a read-only node for a moment", () => {
+  let cluster: Cluster;
+  let proxy: TcpProxy;
+
+  beforeAll(async () => {
+    cluster = await startCluster({ replicas: 1 });
+    proxy = await TcpProxy.start(cluster.primary);
+  });
+
+  afterAll(async () => {
+    await proxy?.close();
+    await cluster?.stop();
+  });
+
+  it("keeps reconnecting through the read-only refusals and finishes on the first run", async () => {
+    const began = Date.now();
+    const direct = await accountsDatabase(cluster.primary, "read_only_address", ROWS);
+    const url = proxy.url(direct);
+    const { file } = await widenScore("02");
+    const rowsDone = async () =>
+      Number((await queryOnce<{ n: string }>(direct, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+    const first = underway(["start", file.path, "--database-url", url, "--max-rate", "20000", "--lease", "2s"]);
+    await until("a third of the backfill", async () => (await rowsDone().catch(() => 0)) > ROWS / 3);
+
+    proxy.retarget(cluster.replicas[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    proxy.retarget(cluster.primary);
+
+    const run = await first.exited;
+    expect(run.code, `the first run rides through the read-only moment:\n${run.stderr}`).toBe(0);
+    const [covered] = await queryOnce<{ n: number; wrong: number }>(
+      direct,
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
+         FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
+    );
+    expect(await rowsDone()).toBe(covered!.n);
+    expect(covered!.wrong).toBe(0);
+    printFigures("read-only address mid-backfill", {
+      rows: ROWS,
+      firstRun: `exit ${run.code}`,
+      reconnects: (run.stderr.match(/reconnecting/g) ?? []).length,
+      seconds: (Date.now() - began) / 1000,
+    });
+  });
+});
