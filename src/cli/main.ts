@@ -204,6 +204,10 @@ export function buildProgram(): Command {
 
   registerLintCommands(program);
   registerRehearseCommand(program);
+  // The control commands log their audit row as a JSON line with --log-format json.
+  for (const name of ["pause", "cancel", "throttle", "unlock"]) {
+    program.commands.find((c) => c.name() === name)!.option("--log-format <format>", "text prints only the result; json also logs the action's audit row as a JSON line on stderr", "text");
+  }
   // --metrics-port, --metrics-host and --log-format on every command that runs a phase or a verification.
   for (const name of ["start", "resume", "complete", "verify", "rollback"]) observeOptions(program.commands.find((c) => c.name() === name)!);
   registerObserveCommands(program, connectionOptions);

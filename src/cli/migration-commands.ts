@@ -266,22 +266,32 @@ export async function jobs(printer: ProgressPrinter, options: GlobalOptions): Pr
   print(options, { migration, jobs: jobs.map(jobJson) }, migration ? `${migration}\n${jobsText(jobs)}` : "no migrations yet");
 }
 
-export async function pause(printer: ProgressPrinter, options: GlobalOptions): Promise<void> {
-  const tables = await migratorFor(options, printer).pause();
+/**
+ * Where a control command's events go: with `--log-format json`, a JSON line on stderr for
+ * each, its audit row among them; otherwise nowhere (it prints only its result).
+ */
+async function controlEvents(options: { logFormat?: string }): Promise<(event: MigrationEvent) => void> {
+  const { EventLog, parseLogFormat } = await import("../observe/event-log.js");
+  const format = parseLogFormat(options.logFormat ?? "text");
+  return format === "json" ? new EventLog({ format }).onEvent : () => {};
+}
+
+export async function pause(printer: ProgressPrinter, options: GlobalOptions & { logFormat?: string }): Promise<void> {
+  const tables = await migratorFor(options, printer, await controlEvents(options)).pause();
   print(options, { paused: tables }, `paused ${tables.join(", ")}`);
 }
 
-export async function cancel(printer: ProgressPrinter, options: GlobalOptions): Promise<void> {
-  const tables = await migratorFor(options, printer).cancel();
+export async function cancel(printer: ProgressPrinter, options: GlobalOptions & { logFormat?: string }): Promise<void> {
+  const tables = await migratorFor(options, printer, await controlEvents(options)).cancel();
   print(options, { cancelled: tables }, `cancelled ${tables.join(", ")}; run "underway resume" to continue or "underway rollback"`);
 }
 
-export async function throttle(printer: ProgressPrinter, options: GlobalOptions & BackfillFlags): Promise<void> {
+export async function throttle(printer: ProgressPrinter, options: GlobalOptions & BackfillFlags & { logFormat?: string }): Promise<void> {
   const settings = settingsFrom(options);
   if (Object.keys(settings).length === 0) {
     throw new UnderwayError("INVALID_ARGUMENT", "throttle: give at least one of --max-lag, --max-rate, --foreground, --throttle-query, --batch-time");
   }
-  const tables = await migratorFor(options, printer).throttle(settings);
+  const tables = await migratorFor(options, printer, await controlEvents(options)).throttle(settings);
   print(options, { tables, settings }, `updated ${tables.join(", ")}: ${JSON.stringify(settings)}`);
 }
 
@@ -364,8 +374,8 @@ export async function auditHistory(printer: ProgressPrinter, options: GlobalOpti
   );
 }
 
-export async function unlock(printer: ProgressPrinter, options: GlobalOptions & { force?: boolean }): Promise<void> {
-  const state = await migratorFor(options, printer).unlock({ force: Boolean(options.force) });
+export async function unlock(printer: ProgressPrinter, options: GlobalOptions & { force?: boolean; logFormat?: string }): Promise<void> {
+  const state = await migratorFor(options, printer, await controlEvents(options)).unlock({ force: Boolean(options.force) });
   print(options, { cleared: state.held || state.kind !== null, guard: state }, state.held || state.kind ? `cleared: ${guardText(state)}` : "the guard is free; nothing to clear");
 }
 

@@ -49,8 +49,11 @@ describe("the audit trail", () => {
       return rows[0]?.state === "running";
     }, 30_000);
 
-    const pause = await underway(["pause", "--database-url", url]);
+    const pause = await underway(["pause", "--log-format", "json", "--database-url", url]);
     expect(pause.code, pause.stderr).toBe(0);
+    // A control command logs its audit row as a JSON line with --log-format json.
+    const pauseLog = pause.errorLines.map((line) => JSON.parse(line) as { audit?: { action: string; outcome: string; who: { source: string } } });
+    expect(pauseLog.map((l) => l.audit && `${l.audit.action} ${l.audit.outcome} [${l.audit.who.source}]`)).toEqual(["pause done [cli]"]);
     const throttle = await underway(["throttle", "--max-rate", "1500", "--database-url", url]);
     expect(throttle.code, throttle.stderr).toBe(0);
     const resume = await underway(["resume", "--json", "--database-url", url]);
@@ -162,6 +165,11 @@ describe("the audit trail", () => {
     const bad = await underway(["history", "--limit", "0", "--database-url", db.url]);
     expect(bad.code).toBe(2);
     expect(bad.errorLines).toEqual([expect.stringContaining('invalid --limit "0"')]);
+    const before = await query(db.url, "SELECT * FROM underway.backfill_jobs ORDER BY id");
+    const badFormat = await underway(["pause", "--log-format", "xml", "--database-url", db.url]);
+    expect(badFormat.code).toBe(2);
+    expect(badFormat.errorLines).toEqual([expect.stringContaining('invalid --log-format "xml"')]);
+    expect(await query(db.url, "SELECT * FROM underway.backfill_jobs ORDER BY id")).toEqual(before);
     const other = await freshDatabase("audit_empty");
     try {
       const empty = await underway(["history", "--database-url", other.url]);
