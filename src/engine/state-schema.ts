@@ -143,12 +143,30 @@ $fn$`;
  */
 function recordUpFailureFunction(stateSchema: string): string {
   const table = qualified(stateSchema, "up_failures");
+  const migrations = qualified(stateSchema, "migrations");
+  // Every role may execute it (the dual-write trigger runs as whoever writes), so it checks
+  // that the call could be the trigger's: inside a trigger, while a migration of that schema
+  // is active, by a session whose role (or a role it is a member of) may write the table. A
+  // role that can only log in cannot forge failures that hold up complete. A write whose up
+  // fails, made by a session that cannot write the table itself (through another owner's
+  // SECURITY DEFINER function), is refused with this error rather than losing its value.
   return `CREATE OR REPLACE FUNCTION __STATE__.record_up_failure(p_schema text, p_table text, p_key jsonb, p_key_text text, p_values text, p_sqlstate text, p_error text)
-  RETURNS void LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+  RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $fn$
+  BEGIN
+    IF pg_trigger_depth() = 0
+       OR NOT EXISTS (SELECT 1 FROM ${migrations} m WHERE m.schema = p_schema AND m.phase NOT IN ('completed', 'rolled_back'))
+       OR to_regclass(format('%I.%I', p_schema, p_table)) IS NULL
+       OR NOT EXISTS (SELECT 1 FROM pg_roles r
+                       WHERE pg_has_role(session_user, r.oid, 'MEMBER')
+                         AND has_table_privilege(r.oid, format('%I.%I', p_schema, p_table)::regclass, 'INSERT, UPDATE')) THEN
+      RAISE EXCEPTION 'underway: up failed for a row of %.% (%: %), and this session may not record it: only the dual-write trigger of a role that may write the table records a failed up', p_schema, p_table, p_sqlstate, p_error
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
     INSERT INTO ${table} AS f (schema, table_name, key, key_text, "values", sqlstate, error)
     VALUES (p_schema, p_table, p_key, p_key_text, p_values, p_sqlstate, p_error)
     ON CONFLICT (schema, table_name, key) DO UPDATE
-      SET "values" = excluded."values", sqlstate = excluded.sqlstate, error = excluded.error, count = f.count + 1, last_at = now()
+      SET "values" = excluded."values", sqlstate = excluded.sqlstate, error = excluded.error, count = f.count + 1, last_at = now();
+  END
 $fn$`;
 }
 
@@ -222,7 +240,7 @@ $fn$`;
  * up to date (every statement above is idempotent), so a migration started by the
  * previous release completes or rolls back with the new one.
  */
-export const STATE_SCHEMA_VERSION = 3;
+export const STATE_SCHEMA_VERSION = 4;
 
 /** Creates or upgrades the state schema. Idempotent; safe to run concurrently with applications. */
 export async function initStateSchema(client: Client, stateSchema: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { hostname, userInfo } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEntry } from "../../src/engine/audit.js";
+import { STATE_SCHEMA_VERSION } from "../../src/engine/state-schema.js";
 import { loadMigrationFile } from "../../src/migration/load.js";
 import { launch } from "../support/cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
@@ -206,7 +207,7 @@ describe("the audit trail", () => {
       // A guarded action brings the rest of the state schema up to date.
       const rollback = await underway(["rollback", "--database-url", other.url]);
       expect(rollback.code, rollback.stderr).toBe(0);
-      expect((await query<{ version: number }>(other.url, "SELECT max(version) AS version FROM underway.state_version"))[0]!.version).toBe(3);
+      expect((await query<{ version: number }>(other.url, "SELECT max(version) AS version FROM underway.state_version"))[0]!.version).toBe(STATE_SCHEMA_VERSION);
       expect(actions(await trail(other.url))).toEqual(["pause done [cli]", "rollback begun [cli]", "rollback done [cli]"]);
     } finally {
       await other.drop();

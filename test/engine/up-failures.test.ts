@@ -51,20 +51,49 @@ describe("rows up cannot convert", () => {
       { id: "5", code: "abc", new: null },
       { id: "5000", code: "not a number", new: null },
     ]);
+    // A session that may write the table only through a group role records its failure too.
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const admin = new pg.Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE writers_${suffix}; CREATE ROLE writer_${suffix} LOGIN IN ROLE writers_${suffix}; CREATE ROLE nobody_${suffix} LOGIN`);
+      await admin.query(`GRANT SELECT, INSERT, UPDATE ON codes TO writers_${suffix}`);
+    } finally {
+      await admin.end();
+    }
+    const as = async (role: string, text: string) => {
+      const url = new URL(db.url);
+      url.username = role;
+      const client = new pg.Client({ connectionString: url.toString() });
+      await client.connect();
+      try {
+        return await client.query(text);
+      } finally {
+        await client.end();
+      }
+    };
+    await as(`writer_${suffix}`, `UPDATE codes SET code = 'zz' WHERE id = 6`);
+    // A role that can only log in cannot forge a failure that would hold complete up.
+    await expect(
+      as(`nobody_${suffix}`, `SELECT underway.record_up_failure('public', 'codes', '["7"]', '(id)=(7)', 'forged', '22000', 'forged')`),
+    ).rejects.toThrow(/may not record it/);
+    await expect(as(`nobody_${suffix}`, `SELECT underway.record_up_failure('public', 'codes', NULL, NULL, 'forged', '22000', 'forged')`)).rejects.toThrow(/may not record it/);
+
     // A new-version write still must hold the new version's NOT NULL.
     await expect(sql.query(`INSERT INTO public_02_numeric_code.codes (id, code) VALUES (6000, NULL)`)).rejects.toThrow(/violates check constraint/);
 
     const { report } = await migrator.verify();
     expect(report.ok).toBe(false);
-    expect(report.tables[0]!.failures.map((f) => f.key)).toEqual([["5"], ["5000"]]);
+    expect(report.tables[0]!.failures.map((f) => f.key)).toEqual([["5"], ["6"], ["5000"]]);
     const refused = await migrator.complete().catch((e: unknown) => e);
     expect((refused as UnderwayError).code).toBe("CHECKSUM_MISMATCH");
-    expect((refused as Error).message).toMatch(/2 row\(s\) written during migration "02_numeric_code" could not be converted by up \(first: codes key \(id\)=\(5\), code='abc'/);
+    expect((refused as Error).message).toMatch(/3 row\(s\) written during migration "02_numeric_code" could not be converted by up \(first: codes key \(id\)=\(5\), code='abc'/);
     const skip = await migrator.complete({ skipVerify: true }).catch((e: unknown) => e);
     expect((skip as Error).message).toMatch(/could not be converted by up/);
 
     // Fixed through the old version, or gone: complete goes through.
     await sql.query(`UPDATE codes SET code = '55' WHERE id = 5`);
+    await sql.query(`UPDATE codes SET code = '66' WHERE id = 6`);
     await sql.query(`DELETE FROM codes WHERE id = 5000`);
     await migrator.complete();
     const { rows: after } = await sql.query(`SELECT code FROM codes WHERE id IN (5, 1700) ORDER BY id`);
