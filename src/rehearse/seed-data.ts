@@ -103,7 +103,11 @@ export async function copySample(from: string, adminTargetUrl: string, schema: s
     }
     // The migration history, whole: which version is the old one, and what is completed.
     const { rows: history } = await source.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [`${ident(stateSchema)}.migrations`]);
-    if (history[0]!.ok) await copyRows(source, target, qualified(stateSchema, "migrations"), `SELECT row_to_json(t)::text AS j FROM ${qualified(stateSchema, "migrations")} t WHERE phase = 'completed'`);
+    if (history[0]!.ok) {
+      await copyRows(source, target, qualified(stateSchema, "migrations"), `SELECT row_to_json(t)::text AS j FROM ${qualified(stateSchema, "migrations")} t WHERE phase = 'completed'`);
+      // The copied rows keep their ids: the rehearsed migration's own row must come after them.
+      await resetSequences(target, stateSchema);
+    }
     await target.query("RESET session_replication_role");
     const orphans = await deleteOrphans(target, schema);
     if (orphans > 0) warnings.push(`deleted ${orphans} sampled row(s) whose foreign keys pointed outside the sample`);

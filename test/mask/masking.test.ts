@@ -8,7 +8,9 @@ import { personalKind } from "../../src/mask/detect.js";
 import { resolveMasking, selectList, type MaskPlan } from "../../src/mask/masking-plan.js";
 import type { MaskPolicy } from "../../src/mask/policy.js";
 import { loadMaskFile } from "../../src/mask/rules-file.js";
+import { Migrator } from "../../src/engine/migrator.js";
 import { copySample } from "../../src/rehearse/seed-data.js";
+import { migrationFile } from "../support/migrations.js";
 import { underway } from "../cli/run-cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 
@@ -134,6 +136,26 @@ describe("masked samples", () => {
     expect(row!.ip).toMatch(/^fd[0-9a-f]{2}:/);
     expect(row!.birth >= "1940-01-01").toBe(true);
     expect(row!.email_lower).toBe(row!.email);
+  });
+
+  it("copies the source's completed migrations with their ids, and the copy's next migration row comes after them", async () => {
+    const history = await freshDatabase("mask_hist");
+    targets.push(history);
+    const items = [{ create_table: { name: "items", columns: [{ name: "id", type: "serial", pk: true }, { name: "title", type: "text", nullable: true }] } }];
+    await new Migrator({ databaseUrl: history.url }).start(await migrationFile("01_items", items), { complete: true });
+    await new Migrator({ databaseUrl: history.url }).start(await migrationFile("02_more", [{ add_column: { table: "items", column: { name: "note", type: "text", nullable: true } } }]), { complete: true });
+    const copy = await freshDatabase("mask_hist_dst");
+    targets.push(copy);
+    await new Migrator({ databaseUrl: copy.url }).init();
+    await query(copy.url, "CREATE TABLE items (id serial PRIMARY KEY, title text, note text)");
+    const result = await copySample(history.url, copy.adminUrl, "public", 1, "underway", { mask: null });
+    expect(result.warnings).toEqual([]);
+    const [row] = await query<{ next: string; top: string }>(
+      copy.url,
+      "SELECT nextval(pg_get_serial_sequence('underway.migrations', 'id'))::text AS next, (SELECT max(id) FROM underway.migrations)::text AS top",
+    );
+    expect(Number(row!.top)).toBeGreaterThanOrEqual(2);
+    expect(Number(row!.next)).toBeGreaterThan(Number(row!.top));
   });
 
   it("gives the same values for the same salt, other values for another, and says when the salt is random", async () => {
