@@ -1,6 +1,6 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss, isPooled, formatMs, isQueryTimeout, redactUrl, serverMajorVersion } from "../db/connection.js";
-import { ident, qualified } from "../db/ident.js";
+import { connect, isConnectionLoss, isPooled, formatMs, isQueryTimeout, redactUrl, serverMajorVersion, sqlState } from "../db/connection.js";
+import { displayIdent, ident, qualified } from "../db/ident.js";
 import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
 import { throwIfStopped } from "./interrupt.js";
 import { runThrottleQuery } from "../backfill/throttle-monitor.js";
@@ -824,6 +824,26 @@ export class Migrator {
     }
   }
 
+  /**
+   * A permission error (42501) because the connected role is not the state schema's owner
+   * (nor a member of its role), as a line that says so and how to fix it, rather than
+   * PostgreSQL's "permission denied for table migrations"; null when that is not the cause.
+   */
+  private async stateSchemaRefusal(client: Client, error: unknown): Promise<UnderwayError | null> {
+    const { rows } = await client.query<{ role: string; owner: string; ok: boolean }>(
+      `SELECT current_user::text AS role, n.nspowner::regrole::text AS owner, pg_has_role(current_user, n.nspowner, 'USAGE') AS ok
+         FROM pg_namespace n WHERE n.nspname = $1`,
+      [this.stateSchema],
+    );
+    const row = rows[0];
+    if (!row || row.ok) return null;
+    return new UnderwayError(
+      "INVALID_STATE",
+      `role ${displayIdent(row.role)} may not use the state schema ${displayIdent(this.stateSchema)}, which ${row.owner} owns (${describeError(error)}): connect as ${row.owner}, or GRANT ${row.owner} TO ${displayIdent(row.role)}`,
+      { cause: error },
+    );
+  }
+
   private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: ClientUse, reached: { once: boolean } = { once: false }): Promise<T> {
     const control = options.control ?? !options.guarded;
     const queryTimeoutMs = this.options.controlQueryTimeoutMs ?? CONTROL_QUERY_TIMEOUT_MS;
@@ -846,6 +866,10 @@ export class Migrator {
       }
       return await fn(client);
     } catch (error) {
+      if (sqlState(error) === "42501") {
+        const refused = await this.stateSchemaRefusal(client, error).catch(() => null);
+        if (refused) throw refused;
+      }
       if (isQueryTimeout(error)) {
         throw new UnderwayError(
           "CONNECTION",

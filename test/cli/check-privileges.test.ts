@@ -96,6 +96,18 @@ describe("check --privileges", () => {
     }
   });
 
+  it("says in one line that the role may not use a state schema another role owns, and how to fix it", async () => {
+    const before = await schemaSnapshot(db.adminUrl);
+    for (const command of [["check", file], ["history"], ["status"]]) {
+      const run = await underway([...command, "--database-url", otherUrl]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.errorLines).toEqual([
+        expect.stringMatching(new RegExp(`^underway: role ${other} may not use the state schema underway, which app owns \\(permission denied for .*\\): connect as app, or GRANT app TO ${other}$`)),
+      ]);
+    }
+    expect(await schemaSnapshot(db.adminUrl)).toEqual(before);
+  });
+
   it("is a usage error for an unreadable file, before touching the database", async () => {
     const run = await underway(["check", "no/such/01_file.yaml", "--database-url", db.url]);
     expect(run.code).toBe(2);
