@@ -173,7 +173,7 @@ export class EventLog {
       case "audit": {
         const { entry } = event;
         this.logger.info(
-          { audit: { id: entry.id, at: entry.at, action: entry.action, outcome: entry.outcome, checksum: entry.checksum, detail: entry.detail, who: entry.who } },
+          { audit: { id: entry.id, at: entry.at, schema: entry.schema, action: entry.action, outcome: entry.outcome, checksum: entry.checksum, detail: entry.detail, who: entry.who } },
           `audit: ${entry.action} ${entry.outcome}${typeof entry.detail.step === "string" ? ` (${entry.detail.step})` : ""}`,
         );
         return;
