@@ -10,13 +10,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../db/connection.js";
 import { serverOwner } from "../db/local-server.js";
 import { UnderwayError } from "../errors.js";
 import { startPgBouncer, type PgBouncer } from "./pgbouncer.js";
+import { accepts, forEachLine, freePort } from "../util/local-net.js";
 
 export const PATRONI_BINARY = "/usr/bin/patroni";
 export const ETCD_BINARY = "/usr/bin/etcd";
@@ -535,8 +535,8 @@ class PatroniHarness implements PatroniCluster {
       if (tail.length > LOG_TAIL_LINES) tail.shift();
       this.options.log?.(`${name}: ${line}`);
     };
-    forEachLine(child.stdout, onLine);
-    forEachLine(child.stderr, onLine);
+    forEachLine(child.stdout, onLine, { unref: true });
+    forEachLine(child.stderr, onLine, { unref: true });
     child.unref();
   }
 
@@ -634,41 +634,8 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<void> {
   });
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: HOST, port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-function forEachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
-  if (!stream) return;
-  let pending = "";
-  stream.setEncoding("utf8");
-  stream.on("data", (chunk: string) => {
-    const lines = (pending + chunk).split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) onLine(line);
-  });
-  (stream as NodeJS.ReadableStream & { unref?: () => void }).unref?.();
-}
 
 /** Harnesses of this process not yet stopped: a run that ends without `stop()` must not leave them behind. */
 const liveHarnesses = new Set<PatroniHarness>();
