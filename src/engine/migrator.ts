@@ -237,23 +237,21 @@ export class Migrator {
       }
       await checkSettings(client, options.settings);
       const store = new JobStore(client, this.stateSchema);
-      await ensureAuditTrail(client, this.stateSchema);
-      await client.query("BEGIN");
-      try {
-        tables = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
-        if (options.settings && Object.keys(options.settings).length > 0) await store.updateSettings(this.schema, active.name, options.settings);
-        await this.audit(client, {
-          migration: active.name,
-          action: "resume",
-          outcome: "done",
-          checksum: active.checksum,
-          detail: { tables, ...(options.settings && Object.keys(options.settings).length > 0 ? { settings: options.settings } : {}), ...(options.join ? { join: true } : {}) },
-        });
-        await client.query("COMMIT");
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      }
+      const settings = options.settings && Object.keys(options.settings).length > 0 ? options.settings : null;
+      tables = await this.audited(client, async () => {
+        const resumed = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
+        if (settings) await store.updateSettings(this.schema, active.name, settings);
+        return {
+          result: resumed,
+          record: {
+            migration: active.name,
+            action: "resume",
+            outcome: "done",
+            checksum: active.checksum,
+            detail: { tables: resumed, ...(settings ? { settings } : {}), ...(options.join ? { join: true } : {}) },
+          },
+        };
+      });
     } finally {
       await client.end().catch(() => undefined);
     }
