@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failover, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
 import { Migrator } from "../../src/engine/migrator.js";
-import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
+import { accountsDatabase, backfillCoverage, backfillRowsDone, completeAndAudit, printFigures, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
 
 const ROWS = 120_000;
 
@@ -36,8 +36,7 @@ describe("failover in the middle of a backfill", () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     app.histograms.phase = "during";
 
-    const rowsDone = async (target: string) =>
-      Number((await queryOnce<{ n: string }>(target, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+    const rowsDone = backfillRowsDone;
     const first = underway(["start", file.path, "--database-url", url, "--max-rate", "20000", "--lease", "2s"]);
     await until("a third of the backfill", async () => (await rowsDone(direct).catch(() => 0)) > ROWS / 3);
 
@@ -62,24 +61,14 @@ describe("failover in the middle of a backfill", () => {
 
     // Each row up to the job's upper bound was counted once over both primaries: the job
     // went on from the cursors the new primary had, it did not start again.
-    const [covered] = await queryOnce<{ n: number; wrong: number }>(
-      newDirect,
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
-         FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
-    );
-    const finalRows = await rowsDone(newDirect);
+    const coverage = await backfillCoverage(newDirect);
+    const finalRows = coverage.rowsDone;
     expect(atPromotion).toBeGreaterThan(0);
-    expect(finalRows).toBe(covered!.n);
-    expect(covered!.wrong).toBe(0);
+    expect(finalRows).toBe(coverage.covered);
+    expect(coverage.wrong).toBe(0);
 
-    const version = await app.startNew(plan, 2);
-    await app.workload.stop("old");
-    const complete = await underway(["complete", "--database-url", url]).exited;
+    const { complete, audit } = await completeAndAudit(app, url, plan, { settleMs: 500 });
     expect(complete.code, complete.stderr).toBe(0);
-    app.histograms.phase = "after";
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await app.workload.stop();
-    const audit = await app.audit(version);
 
     const during = app.histograms.summary("during");
     printFigures("failover mid-backfill", {

@@ -3,18 +3,15 @@ import pg from "pg";
 import { Migrator } from "../../src/engine/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { pauseReplay, replicaLagBytes, resumeReplay, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
-import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore, type ScenarioWorkload } from "../support/fault-workload.js";
+import { accountsDatabase, completeAndAudit, printFigures, queryOnce, startWorkload, underway, widenScore, type ScenarioWorkload } from "../support/fault-workload.js";
 
 const MB = 1024 * 1024;
 
 /** The new version's clients, the old ones retired, complete, and the ledger audited through the new version. */
 async function finish(app: ScenarioWorkload, url: string, plan: Awaited<ReturnType<Migrator["plan"]>>) {
-  const version = await app.startNew(plan, 2);
-  await app.workload.stop("old");
-  const complete = await underway(["complete", "--database-url", url]).exited;
+  const { complete, audit } = await completeAndAudit(app, url, plan);
   expect(complete.code, complete.stderr).toBe(0);
-  await app.workload.stop();
-  return app.audit(version);
+  return audit;
 }
 
 /**

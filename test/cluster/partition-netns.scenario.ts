@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migrator } from "../../src/engine/migrator.js";
 import { CLI } from "../support/cli.js";
 import { startCluster, type Cluster } from "../support/cluster.js";
-import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore } from "../support/fault-workload.js";
+import { completeAndAudit, accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore } from "../support/fault-workload.js";
 import { netemAvailable, startNetnsLink, type NetnsLink } from "../support/netns.js";
 
 /**
@@ -62,12 +62,8 @@ describe("a partition between underway and the primary (network namespaces)", ()
     );
     expect(state).toEqual({ phase: "ready", wrong: 0 });
     link.heal();
-    const version = await app.startNew(plan, 2);
-    await app.workload.stop("old");
-    const complete = await underway(["complete", "--database-url", url], {}, command).exited;
+    const { complete, audit } = await completeAndAudit(app, url, plan, { command });
     expect(complete.code, complete.stderr).toBe(0);
-    await app.workload.stop();
-    const audit = await app.audit(version);
     const during = app.histograms.summary("during");
     printFigures("partition (netns, link down)", {
       netem: String(netem),

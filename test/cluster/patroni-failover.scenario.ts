@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPatroniCluster, type PatroniCluster } from "../../src/harness/patroni.js";
 import { connect } from "../../src/db/connection.js";
 import { Migrator } from "../../src/engine/migrator.js";
-import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
+import { backfillCoverage, backfillRowsDone, completeAndAudit, accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
 
 const ROWS = 120_000;
 const DATABASE = "patroni_failover";
@@ -44,8 +44,7 @@ describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Pa
     app.histograms.phase = "during";
 
     // The scenario's own reads go through HAProxy: they measure, they are not the application.
-    const rowsDone = async () =>
-      Number((await queryOnce<{ n: string }>(viaHaproxy, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+    const rowsDone = () => backfillRowsDone(viaHaproxy);
     const first = underway(["start", file.path, "--database-url", url, "--max-rate", "20000", "--lease", "2s"]);
     await until("a third of the backfill", async () => (await rowsDone().catch(() => 0)) > ROWS / 3);
 
@@ -66,24 +65,14 @@ describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Pa
 
     // Each row up to the job's upper bound was counted once over both leaders: the job went
     // on from the cursors the new leader had, it did not start again from zero.
-    const [covered] = await queryOnce<{ n: number; wrong: number }>(
-      viaHaproxy,
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
-         FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
-    );
-    const finalRows = await rowsDone();
+    const coverage = await backfillCoverage(viaHaproxy);
+    const finalRows = coverage.rowsDone;
     expect(atFailover).toBeGreaterThan(0);
-    expect(finalRows).toBe(covered!.n);
-    expect(covered!.wrong).toBe(0);
+    expect(finalRows).toBe(coverage.covered);
+    expect(coverage.wrong).toBe(0);
 
-    const version = await app.startNew(plan, 2);
-    await app.workload.stop("old");
-    const complete = await underway(["complete", "--database-url", url]).exited;
+    const { complete, audit } = await completeAndAudit(app, url, plan, { settleMs: 500 });
     expect(complete.code, complete.stderr).toBe(0);
-    app.histograms.phase = "after";
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await app.workload.stop();
-    const audit = await app.audit(version);
 
     const during = app.histograms.summary("during");
     printFigures(`patroni failover mid-backfill through ${through}`, {

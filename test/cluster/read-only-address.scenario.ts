@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
-import { accountsDatabase, printFigures, queryOnce, underway, until, widenScore } from "../support/fault-workload.js";
+import { accountsDatabase, backfillCoverage, backfillRowsDone, printFigures, underway, until, widenScore } from "../support/fault-workload.js";
 
 const ROWS = 60_000;
 
@@ -32,8 +32,7 @@ describe("the primary's address leading to a read-only node for a moment", () =>
     const direct = await accountsDatabase(cluster.primary, "read_only_address", ROWS);
     const url = proxy.url(direct);
     const { file } = await widenScore("02");
-    const rowsDone = async () =>
-      Number((await queryOnce<{ n: string }>(direct, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+    const rowsDone = () => backfillRowsDone(direct);
     const first = underway(["start", file.path, "--database-url", url, "--max-rate", "20000", "--lease", "2s"]);
     await until("a third of the backfill", async () => (await rowsDone().catch(() => 0)) > ROWS / 3);
 
@@ -43,13 +42,9 @@ describe("the primary's address leading to a read-only node for a moment", () =>
 
     const run = await first.exited;
     expect(run.code, `the first run rides through the read-only moment:\n${run.stderr}`).toBe(0);
-    const [covered] = await queryOnce<{ n: number; wrong: number }>(
-      direct,
-      `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
-         FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
-    );
-    expect(await rowsDone()).toBe(covered!.n);
-    expect(covered!.wrong).toBe(0);
+    const coverage = await backfillCoverage(direct);
+    expect(coverage.rowsDone).toBe(coverage.covered);
+    expect(coverage.wrong).toBe(0);
     printFigures("read-only address mid-backfill", {
       rows: ROWS,
       firstRun: `exit ${run.code}`,

@@ -205,3 +205,46 @@ export function printFigures(scenario: string, figures: Record<string, string | 
     .join(" ");
   console.log(`[scenario] ${scenario}: ${text}`);
 }
+
+/** Rows the backfill's ranges have counted, over every job of the database at `url`. */
+export async function backfillRowsDone(url: string): Promise<number> {
+  return Number((await queryOnce<{ n: string }>(url, "SELECT coalesce(sum(rows_done), 0)::text AS n FROM underway.backfill_ranges"))[0]!.n);
+}
+
+/**
+ * How the `widenScore` backfill covered `accounts`: the rows its ranges counted, the rows
+ * up to the job's upper bound, and how many of those hold a wrong new value. Counted
+ * equals covered when each row was counted once (a job that started again from zero
+ * after a fault counts some twice; one that skipped rows counts fewer).
+ */
+export async function backfillCoverage(url: string): Promise<{ rowsDone: number; covered: number; wrong: number }> {
+  const [row] = await queryOnce<{ n: number; wrong: number }>(
+    url,
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE "_uw_new_score" IS DISTINCT FROM score::bigint * 10)::int AS wrong
+       FROM accounts WHERE id <= (SELECT max((upper->>0)::bigint) FROM underway.backfill_ranges)`,
+  );
+  return { rowsDone: await backfillRowsDone(url), covered: row!.n, wrong: row!.wrong };
+}
+
+/**
+ * The new version's clients started, the old ones retired, `underway complete` (exit 0
+ * expected by the caller's assertion on the returned code), then the workload stopped and
+ * its ledger audited through the new version. With `settleMs`, latencies after complete
+ * are counted as phase "after" for that long before the workload stops.
+ */
+export async function completeAndAudit(
+  app: ScenarioWorkload,
+  url: string,
+  plan: MigrationPlan,
+  options: { settleMs?: number; command?: string[] } = {},
+): Promise<{ complete: { code: number | null; stderr: string }; audit: { lost: number; tables: TableAudit[] }; version: AppVersion }> {
+  const version = await app.startNew(plan, 2);
+  await app.workload.stop("old");
+  const complete = await underway(["complete", "--database-url", url], {}, options.command).exited;
+  if (options.settleMs !== undefined) {
+    app.histograms.phase = "after";
+    await new Promise((resolve) => setTimeout(resolve, options.settleMs));
+  }
+  await app.workload.stop();
+  return { complete, audit: await app.audit(version), version };
+}
