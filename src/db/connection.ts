@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { UnderwayError } from "../errors.js";
-import { isTlsFailure, tlsPlanFor } from "./tls.js";
+import { isTlsDeclined, isTlsFailure, tlsPlanFor } from "./tls.js";
 
 export type Client = pg.Client;
 
@@ -103,10 +103,11 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
       break;
     } catch (error) {
       await candidate.end().catch(() => undefined);
-      // libpq's prefer falls back to plain text when TLS is refused or fails; allow tries
-      // TLS when the server refused the plain-text connection (pg_hba.conf: hostssl only).
+      // prefer falls back to plain text when the server has no TLS (never when a certificate
+      // fails a check: that fails closed); allow tries TLS when the server refused the
+      // plain-text connection (pg_hba.conf: hostssl only).
       const fallBack =
-        attempt + 1 < tls.attempts.length && (tls.mode === "prefer" ? isTlsFailure(error) : sqlState(error) === "28000");
+        attempt + 1 < tls.attempts.length && (tls.mode === "prefer" ? isTlsDeclined(error) : sqlState(error) === "28000");
       if (fallBack) continue;
       let reason = error instanceof Error ? error.message : String(error);
       if (/timeout expired/i.test(reason) || /Connection terminated due to connection timeout/i.test(reason)) {

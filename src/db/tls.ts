@@ -143,6 +143,16 @@ function withoutParameters(url: string, names: string[]): string {
   return `${body.slice(0, query)}${kept.length > 0 ? `?${kept.join("&")}` : ""}${hash === -1 ? "" : url.slice(hash)}`;
 }
 
+/**
+ * Whether the server declined TLS (it has none): the one failure after which `prefer` tries
+ * plain text. A certificate that fails a check is not one of them: falling back then would
+ * let whoever presents a bad certificate turn the connection into plain text unnoticed.
+ */
+export function isTlsDeclined(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /does not support SSL connections/i.test(message);
+}
+
 /** Whether a connection attempt failed in its TLS negotiation (refused by the server, or a handshake or certificate error). */
 export function isTlsFailure(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);

@@ -74,8 +74,10 @@ describe("a TLS-only server with a test CA", () => {
     }
   });
 
-  it("another CA is refused under verify-full, verify-ca, and require with a root certificate (libpq checks the chain then)", async () => {
-    for (const sslmode of ["verify-full", "verify-ca", "require"]) {
+  it("another CA is refused under verify-full, verify-ca, require and prefer with a root certificate (the chain is checked then)", async () => {
+    // prefer too, when it has a root certificate to check with: a certificate that fails the
+    // check ends the attempt, it does not fall back to plain text.
+    for (const sslmode of ["verify-full", "verify-ca", "require", "prefer"]) {
       expectRefused(await run(["status", "--json"], passwordUrl({ sslmode, sslrootcert: tls.certs.otherCa })), 1, new RegExp(`^underway: cannot connect to .*TLS \\(sslmode=${sslmode}\\): (self[- ]signed|unable to verify)`));
     }
   });
