@@ -48,7 +48,12 @@ export function guardName(schema: string): string {
   return `guard:${schema}`;
 }
 
-function newOwner(): string {
+/**
+ * A holder's identity in the lease row. A process that reconnects (a failover, a pooler
+ * that dropped it) passes the identity it had, so it takes back its own lease at once
+ * instead of waiting for it to run out.
+ */
+export function newGuardOwner(): string {
   return `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
 }
 
@@ -59,8 +64,11 @@ export async function createGuard(
   stateSchema: string,
   schema: string,
   graceMs = 5000,
+  owner = newGuardOwner(),
 ): Promise<MigrationGuard> {
-  return isPooled(client) ? new LeaseGuard(client, databaseUrl, stateSchema, schema, graceMs) : new AdvisoryLockGuard(client, stateSchema, schema, graceMs);
+  return isPooled(client)
+    ? new LeaseGuard(client, databaseUrl, stateSchema, schema, graceMs, LEASE_TTL_SECONDS, owner)
+    : new AdvisoryLockGuard(client, stateSchema, schema, graceMs, owner);
 }
 
 /** The recorded holder of a schema's guard, if the state schema has one. */
@@ -133,7 +141,6 @@ async function recordHolder(client: Client, stateSchema: string, schema: string,
 
 export class AdvisoryLockGuard implements MigrationGuard {
   private held = false;
-  private readonly owner = newOwner();
 
   /**
    * @param graceMs how long to keep trying before refusing: the session of a process that
@@ -144,6 +151,7 @@ export class AdvisoryLockGuard implements MigrationGuard {
     private readonly stateSchema: string,
     private readonly schema: string,
     private readonly graceMs = 5000,
+    private readonly owner = newGuardOwner(),
   ) {}
 
   async acquire(): Promise<void> {
@@ -215,11 +223,13 @@ export class AdvisoryLockGuard implements MigrationGuard {
 /**
  * The guard behind a pooler: a lease row with an expiry, renewed every few seconds on a
  * connection of its own while the process lives. Each step's progress update is fenced on
- * still holding it, so a process that lost its lease (a long stall, a partition) stops
- * instead of running on beside the one that took over.
+ * the row still naming this holder, so a process that lost its lease (a long stall, a
+ * partition, then another process took it over or `unlock` cleared it) stops instead of
+ * running on beside the one that took over. A lease that ran out while nobody took it is
+ * still this holder's: a failover can take longer than the lease, and the new primary may
+ * lack the last renewals, so the renewal then simply extends it again.
  */
 export class LeaseGuard implements MigrationGuard {
-  private readonly owner = newOwner();
   private timer: NodeJS.Timeout | undefined;
   private renewer: Client | undefined;
   private held = false;
@@ -231,6 +241,7 @@ export class LeaseGuard implements MigrationGuard {
     private readonly schema: string,
     private readonly graceMs = 5000,
     private readonly ttlSeconds = LEASE_TTL_SECONDS,
+    private readonly owner = newGuardOwner(),
   ) {}
 
   async acquire(): Promise<void> {
@@ -258,20 +269,46 @@ export class LeaseGuard implements MigrationGuard {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     this.held = true;
-    this.renewer = await connect(this.databaseUrl, { applicationName: "underway guard" });
-    const renew = async () => {
-      try {
-        await this.renewer!.query(`UPDATE ${qualified(this.stateSchema, "leases")} SET expires_at = now() + make_interval(secs => $3) WHERE name = $1 AND owner = $2`, [
-          guardName(this.schema),
-          this.owner,
-          this.ttlSeconds,
-        ]);
-      } catch {
-        // A failed renewal is retried on the next tick; the fence stops the phase if the lease runs out meanwhile.
+    this.schedule(this.renewEveryMs());
+  }
+
+  private renewEveryMs(): number {
+    return (this.ttlSeconds * 1000) / 3;
+  }
+
+  private schedule(ms: number): void {
+    if (!this.held) return;
+    this.timer = setTimeout(() => void this.renew(), ms);
+    this.timer.unref?.();
+  }
+
+  /**
+   * One renewal. A renewal that fails (the server went away, the pooler dropped the
+   * connection) drops its connection and is tried again each second on a new one, so the
+   * lease is extended as soon as the database answers again.
+   */
+  private async renew(): Promise<void> {
+    if (!this.held) return;
+    try {
+      this.renewer ??= await connect(this.databaseUrl, { applicationName: "underway guard", queryTimeoutMs: 5000 });
+      if (!this.held) {
+        await this.renewer.end().catch(() => undefined);
+        this.renewer = undefined;
+        return;
       }
-      if (this.held) this.timer = setTimeout(() => void renew(), (this.ttlSeconds * 1000) / 3);
-    };
-    this.timer = setTimeout(() => void renew(), (this.ttlSeconds * 1000) / 3);
+      await this.renewer.query(`UPDATE ${qualified(this.stateSchema, "leases")} SET expires_at = now() + make_interval(secs => $3) WHERE name = $1 AND owner = $2`, [
+        guardName(this.schema),
+        this.owner,
+        this.ttlSeconds,
+      ]);
+      this.schedule(this.renewEveryMs());
+    } catch {
+      // A lease taken over meanwhile is not taken back: the renewal names this holder, and the fence stops the phase.
+      const lost = this.renewer;
+      this.renewer = undefined;
+      await lost?.end().catch(() => undefined);
+      this.schedule(1000);
+    }
   }
 
   async release(): Promise<void> {
@@ -281,10 +318,11 @@ export class LeaseGuard implements MigrationGuard {
       .query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), this.owner])
       .catch(() => undefined);
     await this.renewer?.end().catch(() => undefined);
+    this.renewer = undefined;
   }
 
   fence(): string {
-    return `EXISTS (SELECT 1 FROM ${qualified(this.stateSchema, "leases")} WHERE name = ${literal(guardName(this.schema))} AND owner = ${literal(this.owner)} AND expires_at > now())`;
+    return `EXISTS (SELECT 1 FROM ${qualified(this.stateSchema, "leases")} WHERE name = ${literal(guardName(this.schema))} AND owner = ${literal(this.owner)})`;
   }
 }
 

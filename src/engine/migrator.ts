@@ -12,7 +12,7 @@ import { JobStore, parseOwner, type JobSummary } from "../backfill/job-store.js"
 import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
-import { clearGuard, createGuard, guardState, type GuardState, type MigrationGuard } from "./migration-guard.js";
+import { clearGuard, createGuard, guardState, newGuardOwner, type GuardState, type MigrationGuard } from "./migration-guard.js";
 import { planMigration } from "./planner.js";
 import { initStateSchema, stateSchemaExists, upgradeStateSchema } from "./state-schema.js";
 import type { Action, MigrationPlan, Step } from "./step.js";
@@ -808,9 +808,11 @@ export class Migrator {
     // Only a connection that was made can be lost: a database that never answered is an
     // error at once (after the connect timeout), not two minutes of reconnecting.
     const reached = { once: false };
+    // Who this action is in the guard's record, kept across its reconnects so it takes back its own lease.
+    const owner = newGuardOwner();
     for (;;) {
       try {
-        return await this.onceWithClient(fn, options, reached);
+        return await this.onceWithClient(fn, options, reached, owner);
       } catch (error) {
         if (!options.guarded || !reached.once || !isConnectionLoss(error) || this.options.signal?.aborted) throw error;
         firstLoss.at ||= Date.now();
@@ -842,7 +844,12 @@ export class Migrator {
     );
   }
 
-  private async onceWithClient<T>(fn: (client: Client) => Promise<T>, options: ClientUse, reached: { once: boolean } = { once: false }): Promise<T> {
+  private async onceWithClient<T>(
+    fn: (client: Client) => Promise<T>,
+    options: ClientUse,
+    reached: { once: boolean } = { once: false },
+    owner = newGuardOwner(),
+  ): Promise<T> {
     const control = options.control ?? !options.guarded;
     const queryTimeoutMs = this.options.controlQueryTimeoutMs ?? CONTROL_QUERY_TIMEOUT_MS;
     const client = await connect(this.options.databaseUrl, { applicationName: "underway", ...(control ? { queryTimeoutMs } : {}) });
@@ -857,7 +864,7 @@ export class Migrator {
       // in pgroll. Each step's transaction sets it too; behind a pooler only that holds.
       if (!isPooled(client)) await client.query(`SET search_path TO ${ident(this.schema)}`);
       if (options.guarded) {
-        guard = await createGuard(client, this.options.databaseUrl, this.stateSchema, this.schema, options.graceMs);
+        guard = await createGuard(client, this.options.databaseUrl, this.stateSchema, this.schema, options.graceMs, owner);
         await guard.acquire();
         this.fence = guard.fence();
         await upgradeStateSchema(client, this.stateSchema);
