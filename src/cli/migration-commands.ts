@@ -29,6 +29,7 @@ export interface GlobalOptions {
   schema: string;
   stateSchema: string;
   lockTimeout: string;
+  replicaWait?: string;
   json?: boolean;
   verbose?: boolean;
 }
@@ -151,6 +152,7 @@ function migratorFor(options: GlobalOptions, printer: ProgressPrinter, onEvent: 
     schema: options.schema,
     stateSchema: options.stateSchema,
     lockPolicy: { lockTimeoutMs: parseDurationMs(options.lockTimeout, "--lock-timeout") },
+    ...(options.replicaWait !== undefined ? { replicaWaitMs: parseDurationMs(options.replicaWait, "--replica-wait") } : {}),
     onEvent,
     actor: { source: "cli" },
     ...(stopSignal ? { signal: stopSignal } : {}),

@@ -12,6 +12,7 @@ import { JobStore, parseOwner, type JobSummary } from "../backfill/job-store.js"
 import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
+import { describeReplicaWait, waitForReplicas } from "./replica-wait.js";
 import { clearGuard, createGuard, guardState, newGuardOwner, type GuardState, type MigrationGuard } from "./migration-guard.js";
 import { planMigration } from "./planner.js";
 import { initStateSchema, stateSchemaExists, upgradeStateSchema } from "./state-schema.js";
@@ -87,6 +88,12 @@ export interface MigratorOptions {
    * request's address); a library caller is `library` unless it says otherwise.
    */
   actor?: AuditActor;
+  /**
+   * How long a phase that finished waits for the streaming replicas to replay its last
+   * commit before it returns (default 10 s; 0: no wait). Past it, a notice says which
+   * replica lacks it; the phase still succeeds.
+   */
+  replicaWaitMs?: number;
 }
 
 /** A backfill worker's owner (`host:pid:tag/worker`) as a person reads it. */
@@ -174,7 +181,7 @@ export class Migrator {
    * with the same migration if an earlier `start` was interrupted.
    */
   async start(file: MigrationFile, options: StartOptions = {}): Promise<MigrationRecord> {
-    const record = await this.withClient(async (client) => {
+    const record = await this.replicated("start", () => this.withClient(async (client) => {
       await checkSettings(client, options.settings);
       let active = await this.activeRecord(client);
       if (active && active.name !== file.name) {
@@ -211,7 +218,7 @@ export class Migrator {
         else await this.setPhase(client, active.name, "backfilling", "start");
       }
       return (await this.findRecord(client, file.name))!;
-    });
+    }));
     if (options.complete && record.phase === "ready") return this.complete({ skipVerify: options.skipVerify });
     return record;
   }
@@ -256,12 +263,12 @@ export class Migrator {
       await client.end().catch(() => undefined);
     }
     try {
-      const record = await this.withClient(async (c) => {
+      const record = await this.replicated("resume", () => this.withClient(async (c) => {
         const current = (await this.findRecord(c, active.name))!;
         const outcome = await this.runAction(c, current, "start", options, false, { resumed: true });
         if (outcome === "finished") await this.setPhase(c, current.name, "ready", null);
         return (await this.findRecord(c, active.name))!;
-      }, { guarded: true, graceMs: 2000 });
+      }, { guarded: true, graceMs: 2000 }));
       return { kind: "finished", record };
     } catch (error) {
       if (!(error instanceof UnderwayError) || error.code !== "MIGRATION_LOCKED") throw error;
@@ -388,7 +395,7 @@ export class Migrator {
    * schema. Unless told to skip it, `verify` runs first and a mismatch stops it.
    */
   async complete(options: CompleteOptions = {}): Promise<MigrationRecord> {
-    return this.refusedWhileBackfilling("complete", () => this.completeGuarded(options));
+    return this.refusedWhileBackfilling("complete", () => this.replicated("complete", () => this.completeGuarded(options)));
   }
 
   private async completeGuarded(options: CompleteOptions): Promise<MigrationRecord> {
@@ -468,7 +475,7 @@ export class Migrator {
 
   /** Undoes the active migration from whatever point its start reached. */
   async rollback(): Promise<MigrationRecord> {
-    return this.refusedWhileBackfilling("rollback", () => this.rollbackGuarded());
+    return this.refusedWhileBackfilling("rollback", () => this.replicated("rollback", () => this.rollbackGuarded()));
   }
 
   private async rollbackGuarded(): Promise<MigrationRecord> {
@@ -626,8 +633,9 @@ export class Migrator {
       throw new UnderwayError("INVALID_STATE", `schema "${versionSchema}" already exists; it would be the version schema of "${file.name}"`);
     }
     const plan = await this.planAgainstCatalog(client, file, versionSchema, parent, options);
-    // Only a valid plan changes the database, starting with the state schema itself.
-    await initStateSchema(client, this.stateSchema);
+    // Only a valid plan changes the database, starting with the state schema itself (an
+    // existing one was brought up to date when the guard was taken: its DDL is not run again).
+    if (!(await stateSchemaExists(client, this.stateSchema))) await initStateSchema(client, this.stateSchema);
     const { rows } = await client.query(
       `INSERT INTO ${this.table()} (schema, name, parent, checksum, phase, running, version_schema, previous_version_schema, migration, raw, plan)
        VALUES ($1, $2, $3, $4, 'started', 'start', $5, $6, $7, $8, $9) RETURNING *`,
@@ -794,6 +802,51 @@ export class Migrator {
   }
 
   /**
+   * Runs a phase and returns once what it committed is on the streaming replicas too (for
+   * up to `replicaWaitMs`, then with a notice). With asynchronous replication a failover
+   * right after a phase finished can promote a replica that lacks the phase's last
+   * commits; returning then would tell the operator, and the deploy that switches to the
+   * new version, something the new primary does not know. When the connection is lost
+   * while waiting, the record is read again on the (new) primary: unchanged, the wait
+   * goes on there; behind, the phase runs again from where that primary has it.
+   */
+  private async replicated(what: string, phase: () => Promise<MigrationRecord>): Promise<MigrationRecord> {
+    const timeoutMs = this.options.replicaWaitMs ?? REPLICA_WAIT_MS;
+    for (let round = 1; ; round++) {
+      const record = await phase();
+      if (timeoutMs <= 0) return record;
+      const firstLoss = { at: 0 };
+      for (;;) {
+        try {
+          const outcome = await this.onceWithClient(async (client) => {
+            const now = await this.findRecord(client, record.name);
+            if (!now || progressOf(now) !== progressOf(record)) return { lost: now };
+            return { wait: await waitForReplicas(client, timeoutMs) };
+          }, { guarded: false, control: false });
+          if (outcome.wait !== undefined) {
+            const notice = describeReplicaWait(outcome.wait, `${what} of migration "${record.name}" is committed`, timeoutMs);
+            if (notice) this.options.onEvent?.({ type: "notice", message: notice, migration: record.name });
+            return record;
+          }
+          if (round >= 3) return record;
+          this.options.onEvent?.({
+            type: "notice",
+            migration: record.name,
+            message: `the primary now serving lacks the last commits of ${what} (a failover to a replica that had not replayed them): ${outcome.lost ? `its record says ${describePhase(outcome.lost)}; ` : ""}running ${what} again from there`,
+          });
+          break;
+        } catch (error) {
+          if (!isConnectionLoss(error) || this.options.signal?.aborted) throw error;
+          firstLoss.at ||= Date.now();
+          if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
+          this.options.onEvent?.({ type: "notice", message: `lost the database connection while waiting for the replicas (${describeError(error)}); reconnecting` });
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+    }
+  }
+
+  /**
    * Opens the dedicated connection and, when `guarded`, takes the migration guard. It
    * creates nothing: `init` and a successfully planned `start` create the state schema.
    * When the connection is lost (a restart, a failover behind the same address, a
@@ -903,6 +956,14 @@ async function checkSettings(client: Client, settings: Partial<BackfillSettings>
 
 /** How long a phase keeps reconnecting after losing its connection. */
 const RECONNECT_FOR_MS = 120_000;
+
+/** How long a finished phase waits for the replicas to replay its last commit. */
+const REPLICA_WAIT_MS = 10_000;
+
+/** Where a migration stands, as one comparable string: a primary that lost commits shows an earlier one. */
+function progressOf(record: MigrationRecord): string {
+  return [record.phase, record.startDone, record.completeDone, record.rollbackDone].join("/");
+}
 
 function verifyFailure(migration: string, report: VerifyReport): UnderwayError {
   const bad = report.tables.filter((t) => t.mismatches > 0);

@@ -248,6 +248,8 @@ export async function initStateSchema(client: Client, stateSchema: string): Prom
   try {
     // Serialise concurrent `init`s: CREATE ... IF NOT EXISTS is not safe against a race.
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`underway-init:${stateSchema}`]);
+    // Its ALTER TABLEs take ACCESS EXCLUSIVE on the state tables even when there is nothing to add: never queue behind a long holder.
+    await client.query("SET LOCAL lock_timeout = '10s'");
     for (const statement of stateSchemaDdl(stateSchema)) {
       await client.query(statement);
     }
