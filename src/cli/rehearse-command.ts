@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UnderwayError } from "../errors.js";
 import { parseDurationMs } from "../engine/lock-retry.js";
-import { FAULTS, type Fault } from "../rehearse/faults.js";
+import { FAULTS, TOPOLOGIES, allFaults, type Fault, type TopologyKind } from "../rehearse/faults.js";
 import type { RehearsalOptions } from "../rehearse/rehearsal.js";
 import { FAKE_KINDS, MASK_RULES, type MaskRule } from "../mask/policy.js";
 
@@ -10,7 +10,9 @@ interface RehearseFlags {
   schema: string;
   stateSchema: string;
   sample: string;
-  faults: string;
+  faults?: string;
+  topology: string;
+  pooler?: string;
   rows: string;
   backfillTime: string;
   clients: string;
@@ -29,10 +31,25 @@ export function parseSample(text: string): number {
   return value;
 }
 
-/** `--faults kill,failover`, `all` or `none`. */
-export function parseFaults(text: string): Fault[] {
+/** `--topology simple` or `patroni`. */
+export function parseTopology(text: string): TopologyKind {
+  const kind = text.trim().toLowerCase();
+  if ((TOPOLOGIES as readonly string[]).includes(kind)) return kind as TopologyKind;
+  throw new UnderwayError("INVALID_ARGUMENT", `invalid --topology "${text}": choose ${TOPOLOGIES.join(" or ")}`);
+}
+
+/** `--pooler pgbouncer`. */
+export function parsePooler(text: string | undefined): "pgbouncer" | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === "pgbouncer") return "pgbouncer";
+  throw new UnderwayError("INVALID_ARGUMENT", `invalid --pooler "${text}": the one pooler is pgbouncer`);
+}
+
+/** `--faults kill,failover`, `all` (every fault the topology can inject) or `none`; undefined: the topology's default. */
+export function parseFaults(text: string | undefined, topology: TopologyKind = "patroni"): Fault[] | undefined {
+  if (text === undefined) return undefined;
   const trimmed = text.trim().toLowerCase();
-  if (trimmed === "all") return [...FAULTS];
+  if (trimmed === "all") return allFaults(topology);
   if (trimmed === "none" || trimmed === "") return [];
   const faults = trimmed.split(",").map((f) => f.trim());
   const unknown = faults.filter((f) => !(FAULTS as readonly string[]).includes(f));
@@ -68,7 +85,9 @@ export function registerRehearseCommand(program: Command): void {
     .option("--schema <name>", "schema the migrations change", "public")
     .option("--state-schema <name>", "schema where underway keeps its state", "underway")
     .option("--sample <percent>", "share of each table's rows to copy from --from (tables under 10,000 rows are copied whole)", "1%")
-    .option("--faults <list>", `faults to inject: ${FAULTS.join(",")}, all or none`, "all")
+    .option("--topology <kind>", "simple: a primary and replicas the rehearsal fails over itself; patroni: Patroni with etcd behind HAProxy", "simple")
+    .option("--pooler <name>", "pgbouncer: PgBouncer in transaction mode in front of the cluster (with --topology patroni)")
+    .option("--faults <list>", `faults to inject: ${FAULTS.join(",")}, all or none (default: all the topology can inject; simple: all but complete-failover)`)
     .option("--rows <n>", "rows to generate per table without --from", "20000")
     .option("--backfill-time <duration>", "how long the backfill should last, so the faults land inside it", "15s")
     .option("--clients <n>", "application clients per version", "2")
@@ -84,13 +103,16 @@ export function registerRehearseCommand(program: Command): void {
       if (!flags.mask && (flags.maskFile !== undefined || flags.maskFlagged !== undefined)) {
         throw new UnderwayError("INVALID_ARGUMENT", "--no-mask copies every value as it is: drop --mask-file and --mask-flagged, or --no-mask");
       }
+      const topology = parseTopology(flags.topology);
       const options: RehearsalOptions = {
         file,
         from: flags.from,
         schema: flags.schema,
         stateSchema: flags.stateSchema,
         sample: parseSample(flags.sample),
-        faults: parseFaults(flags.faults),
+        topology,
+        pooler: parsePooler(flags.pooler),
+        faults: parseFaults(flags.faults, topology),
         rows: wholeNumber("--rows", flags.rows, 100, 10_000_000),
         backfillSeconds: parseDurationMs(flags.backfillTime, "--backfill-time") / 1000,
         clients: wholeNumber("--clients", flags.clients, 1, 32),

@@ -75,6 +75,14 @@ export interface LeaderChange {
   writesBackSeconds: number;
 }
 
+/** What `loseQuorum` saw. */
+export interface QuorumLoss extends LeaderChange {
+  /** The most nodes out of recovery (taking writes) at one poll: 1 or 0 in a sound cluster. */
+  maxPrimaries: number;
+  /** Whether the old leader stopped taking writes while etcd was gone (Patroni demotes it). */
+  demoted: boolean;
+}
+
 export interface PatroniCluster {
   /** HAProxy's address: `postgres://postgres@127.0.0.1:PORT/postgres`, the bootstrap superuser, trusted on loopback. */
   url: string;
@@ -108,6 +116,22 @@ export interface PatroniCluster {
   killLeader(): Promise<LeaderChange>;
   /** A planned switchover through `POST /switchover` to `candidate` (default: any replica). */
   switchover(candidate?: string): Promise<LeaderChange>;
+  /**
+   * The consensus store stops answering for `ms` (etcd is stopped with SIGSTOP, then
+   * continued): with no quorum, the leader cannot renew its key and demotes itself, so no
+   * node takes writes until etcd answers again and a leader is elected. Every node is
+   * polled meanwhile; `maxPrimaries` is the most nodes seen out of recovery at once (more
+   * than 1 is a split brain). Resolves once writes succeed through HAProxy again.
+   */
+  loseQuorum(ms: number): Promise<QuorumLoss>;
+  /**
+   * Brings a node whose Patroni (and postmaster) a fault killed back into the cluster: its
+   * Patroni starts again, rewinds the old primary with pg_rewind where it diverged, and
+   * follows the leader. Resolves once it streams; returns how long that took in seconds.
+   */
+  rejoin(name: string): Promise<number>;
+  /** A node's own address as the bootstrap superuser (not through HAProxy). */
+  nodeUrl(node: PatroniNode, database?: string): string;
   /** Waits until a node other than `from` holds the leader key and runs; returns it. */
   waitForLeaderChange(from: string, timeoutMs?: number): Promise<PatroniNode>;
   /** Waits until a write succeeds through HAProxy. */
@@ -299,6 +323,106 @@ class PatroniHarness implements PatroniCluster {
     const changed = Date.now();
     await this.waitForWrites(FAILOVER_TIMEOUT_MS);
     return { oldLeader: leader.name, newLeader: next.name, leaderChangeSeconds: (changed - started) / 1000, writesBackSeconds: (Date.now() - started) / 1000 };
+  }
+
+  async loseQuorum(ms: number): Promise<QuorumLoss> {
+    const leader = await this.leader();
+    const etcd = this.components.get("etcd")!.child.pid;
+    const started = Date.now();
+    let maxPrimaries = 0;
+    let demoted = false;
+    const poll = async () => {
+      const primaries = await this.primaries();
+      maxPrimaries = Math.max(maxPrimaries, primaries.length);
+      if (!primaries.includes(leader.name)) demoted = true;
+    };
+    signal(etcd, "SIGSTOP");
+    try {
+      while (Date.now() - started < ms) {
+        await poll();
+        await sleep(200);
+      }
+    } finally {
+      signal(etcd, "SIGCONT");
+    }
+    const back = this.waitForWrites(FAILOVER_TIMEOUT_MS).then(() => Date.now());
+    let writesBack: number | undefined;
+    void back.then((at) => (writesBack = at), () => undefined);
+    while (writesBack === undefined) {
+      await Promise.race([back.catch(() => undefined), sleep(200)]);
+      await poll();
+    }
+    const now = await this.leader();
+    return {
+      oldLeader: leader.name,
+      newLeader: now.name,
+      leaderChangeSeconds: (writesBack - started) / 1000,
+      writesBackSeconds: (writesBack - started) / 1000,
+      maxPrimaries,
+      demoted,
+    };
+  }
+
+  async rejoin(name: string): Promise<number> {
+    const node = this.node(name);
+    const started = Date.now();
+    if (node.patroniPid() === undefined) {
+      // A postmaster left running without its Patroni would keep the data directory: stop it first.
+      const postmaster = node.postmasterPid();
+      if (postmaster !== undefined) {
+        killPostmaster(node);
+        this.orphans.delete(postmaster);
+        await waitFor(() => node.postmasterPid() === undefined, 10_000);
+      }
+      this.launchPatroni(node);
+    }
+    // Patroni calls a replica "running" once its PostgreSQL runs; it follows once the leader streams to it.
+    await this.waitUntil(START_TIMEOUT_MS, `${name} to follow the leader again`, name, async () => {
+      const member = (await this.membersOrNone()).find((m) => m.name === name);
+      if (member === undefined || isLeader(member)) return false;
+      const leader = await this.leader().catch(() => undefined);
+      return leader !== undefined && (await this.streamsTo(leader, name));
+    });
+    return (Date.now() - started) / 1000;
+  }
+
+  nodeUrl(node: PatroniNode, database = "postgres"): string {
+    return `postgres://postgres@${HOST}:${node.pgPort}/${encodeURIComponent(database)}`;
+  }
+
+  /** Whether `leader` streams WAL to the replica `name` (Patroni names each replica's walreceiver after its node). */
+  private async streamsTo(leader: PatroniNode, name: string): Promise<boolean> {
+    try {
+      const client = await connect(`${this.nodeUrl(leader)}?connect_timeout=1`, { applicationName: "underway-patroni-harness", queryTimeoutMs: 1000 });
+      try {
+        const { rows } = await client.query("SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'", [name]);
+        return rows.length > 0;
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    } catch {
+      return false;
+    }
+  }
+
+  /** The nodes out of recovery right now, each asked directly (a node that does not answer in 1 s is not counted). */
+  private async primaries(): Promise<string[]> {
+    const answers = await Promise.all(
+      this.nodes.map(async (node) => {
+        try {
+          const client = await connect(`${this.nodeUrl(node)}?connect_timeout=1`, { applicationName: "underway-patroni-harness", queryTimeoutMs: 1000 });
+          try {
+            const { rows } = await client.query<{ primary: boolean }>("SELECT NOT pg_is_in_recovery() AS primary");
+            return rows[0]!.primary ? node.name : null;
+          } finally {
+            await client.end().catch(() => undefined);
+          }
+        } catch {
+          return null;
+        }
+      }),
+    );
+    return answers.filter((name): name is string => name !== null);
   }
 
   async waitForLeaderChange(from: string, timeoutMs = FAILOVER_TIMEOUT_MS): Promise<PatroniNode> {
@@ -560,6 +684,15 @@ class PatroniHarness implements PatroniCluster {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check() && Date.now() < deadline) await sleep(100);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function isLeader(member: PatroniMember): boolean {

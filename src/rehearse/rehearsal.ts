@@ -17,19 +17,19 @@ import { ident, qualified } from "../db/ident.js";
 import { Migrator } from "../engine/migrator.js";
 import { UnderwayError } from "../errors.js";
 import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../migration/load.js";
-import { FAULTS, type Fault } from "./faults.js";
-import { clusterBinDir, failover, pauseReplay, replicaLagBytes, resumeReplay, startCluster, type Cluster } from "./cluster.js";
+import { TOPOLOGY_FAULTS, allFaults, type Fault, type TopologyKind } from "./faults.js";
+import { clusterBinDir, replicaLagBytes } from "./cluster.js";
 import { LatencyHistograms, type LatencySummary } from "./latency.js";
 import { auditTable, type TableAudit } from "./ledger.js";
 import { resolveMasking, SALT_VARIABLE, type MaskPlan } from "../mask/masking-plan.js";
 import type { MaskPolicy } from "../mask/policy.js";
 import { loadMaskFile, parseMaskPolicy } from "../mask/rules-file.js";
 import { copySample, copySchema, generateRows, type SeedResult } from "./seed-data.js";
-import { TcpProxy } from "./tcp-proxy.js";
+import { startTopology, type ClusterFault, type LeaderChangeRecord, type RehearsalTopology } from "./topology.js";
 import { LedgerWorkload, type QueryError } from "./workload.js";
 import { chooseWorkloadTables, newVersionMapping, relationExists, tableView, type AppVersion } from "./workload-tables.js";
 
-export { FAULTS, type Fault } from "./faults.js";
+export { FAULTS, TOPOLOGIES, type Fault, type TopologyKind } from "./faults.js";
 
 export interface RehearsalOptions {
   /** The migration file to rehearse. */
@@ -42,7 +42,12 @@ export interface RehearsalOptions {
   sample?: number;
   /** Generated rows per table without `from` (default 20,000). */
   rows?: number;
+  /** Faults to inject (default: every fault the topology can inject). */
   faults?: Fault[];
+  /** Where to rehearse (default `simple`): see docs/rehearse.md. */
+  topology?: TopologyKind;
+  /** PgBouncer in transaction mode in front of the cluster (`patroni` only): the application and underway connect through it. */
+  pooler?: "pgbouncer";
   /** How long the backfill should last, so the faults land inside it (default 15 s). */
   backfillSeconds?: number;
   /** Clients per version (default 2), each at `rate` statements per second (default 50). */
@@ -75,6 +80,10 @@ export interface FaultRecord {
   /** When, in seconds from the start of the migration. */
   atSeconds: number | null;
   detail: string;
+  /** The longest the application went without an acknowledged write around the fault, in seconds (null: not measured). */
+  noWritesSeconds?: number | null;
+  /** Rows of the backfill done as the primary had them right after a fault in the backfill: where it went on from. */
+  backfillRowsDone?: number;
 }
 
 export interface RehearsalReport {
@@ -83,6 +92,16 @@ export interface RehearsalReport {
   source: string;
   postgres: number;
   nodes: { primary: number; replicas: number };
+  /** What the rehearsal ran on. */
+  topology: { kind: TopologyKind; description: string; pooler: "pgbouncer" | null };
+  /** Every leader change a fault caused, with how long it took and how long writes were refused. */
+  leaderChanges: LeaderChangeRecord[];
+  /**
+   * The backfill over the faults: its rows, the rows done once the migration finished, and
+   * whether it went on from the cursors the primary kept after each fault in it (false
+   * when a fault left it with none and it began again; null when no fault hit it).
+   */
+  backfill: { rows: number; rowsDone: number; resumedFromCursors: boolean | null };
   tables: { table: string; rows: number }[];
   /** Columns of the sample that do not hold their original values, and how (empty without `from`, or with `mask: false`). */
   masked: { table: string; column: string; rule: string }[];
@@ -126,7 +145,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
   const log = options.log ?? (() => {});
   const schema = options.schema ?? "public";
   const stateSchema = options.stateSchema ?? "underway";
-  const faults = new Set(options.faults ?? FAULTS);
+  const kind = options.topology ?? "simple";
+  const faults = new Set(checkFaults(kind, options.faults, options.pooler));
   const file = await loadMigrationFile(options.file);
   const warnings: string[] = [];
   // The rules are checked against the source before any server starts: a refusal copies nothing.
@@ -144,14 +164,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       `underway rehearse needs the system PostgreSQL ${version} (initdb, postgres, pg_basebackup, pg_dump under /usr/lib/postgresql/${version}/bin): apt-get install postgresql-${version}`,
     );
   }
-  const replicas = faults.has("lag") && faults.has("failover") ? 2 : 1;
-  log(`starting a PostgreSQL ${version} primary and ${replicas} replica(s)`);
-  const cluster = await startCluster({ version, replicas });
-  let proxy: TcpProxy | undefined;
+  const replicas = faults.has("lag") && (faults.has("failover") || faults.has("complete-failover")) ? 2 : 1;
+  log(kind === "patroni" ? `starting 2 PostgreSQL ${version} nodes under Patroni with etcd, HAProxy${options.pooler ? " and PgBouncer" : ""}` : `starting a PostgreSQL ${version} primary and ${replicas} replica(s)`);
+  const topology = await startTopology({ kind, version, pooler: options.pooler, replicas, users: [OWNER, "postgres"], lagSeconds: 5, quorumLossSeconds: 8 });
   try {
-    const ownerUrl = await createDatabase(cluster.primary, { name: DATABASE, owner: OWNER });
-    const adminUrl = withDatabase(cluster.primary.url, DATABASE);
-    await withClient(cluster.primary.url, (c) => c.query(`GRANT pg_monitor TO ${ident(OWNER)}`));
+    const ownerUrl = await createDatabase(topology.server, { name: DATABASE, owner: OWNER });
+    const adminUrl = withDatabase(topology.server.url, DATABASE);
+    await withClient(topology.server.url, (c) => c.query(`GRANT pg_monitor TO ${ident(OWNER)}`));
 
     let seed: SeedResult;
     if (options.from) {
@@ -169,14 +188,31 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
     warnings.push(...seed.warnings);
     await options.onCopied?.(adminUrl);
 
-    proxy = await TcpProxy.start(cluster.primary);
-    const url = proxy.url(ownerUrl);
+    const url = topology.appUrl(ownerUrl);
     const masked = mask?.masked ?? [];
-    return await runRehearsal({ began, log, schema, stateSchema, faults, file, cluster, proxy, url, ownerUrl, seed, masked, warnings, options, source: options.from ? redactUrl(options.from) : "migration history", version });
+    return await runRehearsal({ began, log, schema, stateSchema, faults, file, topology, url, ownerUrl, seed, masked, warnings, options, source: options.from ? redactUrl(options.from) : "migration history", version });
   } finally {
-    await proxy?.close();
-    await cluster.stop();
+    await topology.stop();
   }
+}
+
+/**
+ * The faults asked for, checked against the topology (exit 2 for one it cannot inject);
+ * none given: every fault it can. The simple topology fails over once, so it takes
+ * `failover` or `complete-failover`, not both.
+ */
+export function checkFaults(kind: TopologyKind, faults: Fault[] | undefined, pooler?: string): Fault[] {
+  if (pooler !== undefined && kind !== "patroni") throw new UnderwayError("INVALID_ARGUMENT", `--pooler ${pooler} runs with --topology patroni`);
+  const possible = TOPOLOGY_FAULTS[kind];
+  if (faults === undefined) return allFaults(kind);
+  const impossible = faults.filter((f) => !possible.includes(f));
+  if (impossible.length > 0) {
+    throw new UnderwayError("INVALID_ARGUMENT", `the ${kind} topology cannot inject ${impossible.join(", ")}: use --topology patroni, or choose from ${possible.join(", ")}`);
+  }
+  if (kind === "simple" && faults.includes("failover") && faults.includes("complete-failover")) {
+    throw new UnderwayError("INVALID_ARGUMENT", "the simple topology fails over once: choose failover or complete-failover, or use --topology patroni");
+  }
+  return faults;
 }
 
 interface RunContext {
@@ -186,11 +222,10 @@ interface RunContext {
   stateSchema: string;
   faults: Set<Fault>;
   file: MigrationFile;
-  cluster: Cluster;
-  proxy: TcpProxy;
-  /** Through the proxy: what underway and the application use. */
+  topology: RehearsalTopology;
+  /** What underway and the application use: through the relay (and the pooler). */
   url: string;
-  /** To the first primary directly (its port changes on failover: see `direct()`). */
+  /** The owner's URL on the first primary (see `direct()` for the current one). */
   ownerUrl: string;
   seed: SeedResult;
   masked: RehearsalReport["masked"];
@@ -201,14 +236,9 @@ interface RunContext {
 }
 
 async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
-  const { log, schema, stateSchema, file, cluster, proxy, url, faults } = ctx;
-  // The current primary's own address (the proxy's target changes on failover).
-  const direct = () => {
-    const u = new URL(ctx.ownerUrl);
-    u.port = String(cluster.primary.port);
-    return u.toString();
-  };
-  const replicaCount = cluster.replicas.length;
+  const { log, schema, stateSchema, file, topology, url, faults } = ctx;
+  // The current primary's own address (the relay's target changes on a simple failover).
+  const direct = () => topology.onPrimary(ctx.ownerUrl);
   const migrator = new Migrator({ databaseUrl: url, schema, stateSchema, actor: { source: "rehearse" } });
   const plan = await migrator.plan(file);
   const histograms = new LatencyHistograms();
@@ -242,15 +272,15 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
   });
   const maxRate = Math.max(50, Math.round(backfillRows / (ctx.options.backfillSeconds ?? 15)));
   const records: FaultRecord[] = [...faults].map((fault) => ({ fault, injected: false, atSeconds: null, detail: "not injected: the migration finished first" }));
-  const record = (fault: Fault, detail: string) => {
+  const record = (fault: Fault, detail: string, extra: Partial<FaultRecord> = {}) => {
     const r = records.find((x) => x.fault === fault)!;
-    Object.assign(r, { injected: true, atSeconds: Math.round((Date.now() - startedAt) / 100) / 10, detail });
+    Object.assign(r, { injected: true, atSeconds: Math.round((Date.now() - startedAt) / 100) / 10, detail, ...extra });
     log(`fault ${fault}: ${detail}`);
   };
 
   histograms.phase = "during";
   const startedAt = Date.now();
-  const sampler = startSampler(() => direct(), () => cluster.replicas.length > 0);
+  const sampler = startSampler(() => direct(), () => topology.hasReplicas());
   const runs: { command: string; outcome: string }[] = [];
   const lagArgs = faults.has("lag") ? ["--max-lag", LAG_LIMIT] : [];
   const startArgs = ["start", file.path, "--database-url", url, "--schema", schema, "--state-schema", stateSchema, "--lease", "2s", "--max-rate", String(maxRate), ...lagArgs];
@@ -274,51 +304,57 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
       );
       return Number(rows[0]?.n ?? 0);
     }).catch(() => 0);
-  const schedule: { fault: Fault; at: number; inject: () => Promise<void> }[] = [
-    {
-      fault: "lag",
-      at: 0.1,
-      inject: async () => {
-        const replica = cluster.replicas[cluster.replicas.length - 1];
-        if (!replica) return;
-        await pauseReplay(replica);
-        record("lag", `replica ${cluster.replicas.length} stops replaying for 5s (backfill --max-lag ${LAG_LIMIT})`);
-        await sleep(5000);
-        await resumeReplay(replica).catch(() => undefined);
-      },
-    },
+  const leaderChanges: LeaderChangeRecord[] = [];
+  /** A fault of the cluster's own: an outage for the application, measured as the time it could not write. */
+  const clusterFault = async (fault: ClusterFault, during: "backfill" | "complete") => {
+    const end = fault === "lag" ? () => undefined : workload.beginOutage();
+    const writes = workload.watchWrites();
+    let result: Awaited<ReturnType<RehearsalTopology["inject"]>>;
+    try {
+      result = await topology.inject(fault);
+    } finally {
+      end();
+    }
+    const noWritesMs = await writes.end();
+    if (result.change) leaderChanges.push(result.change);
+    const extra: Partial<FaultRecord> = fault === "lag" ? {} : { noWritesSeconds: noWritesMs === null ? null : Math.round(noWritesMs / 100) / 10 };
+    if (during === "backfill" && fault !== "lag") extra.backfillRowsDone = await progress();
+    record(fault, `${result.detail}${fault === "lag" ? ` (backfill --max-lag ${LAG_LIMIT})` : ""}`, extra);
+  };
+  const backfillFaults: { fault: Fault; inject: () => Promise<void> }[] = [
+    { fault: "lag", inject: () => clusterFault("lag", "backfill") },
     {
       fault: "kill",
-      at: 0.3,
       inject: async () => {
         running?.kill();
-        record("kill", "kill -9 of the underway process in the backfill; it is run again");
+        record("kill", "kill -9 of the underway process in the backfill; it is run again", { backfillRowsDone: await progress() });
       },
     },
     {
       fault: "partition",
-      at: 0.5,
       inject: async () => {
         const end = workload.beginOutage();
-        proxy.cut("reset");
-        record("partition", "every connection to the primary reset and new ones refused for 3s");
+        const writes = workload.watchWrites();
+        topology.cut();
         await sleep(3000);
-        proxy.heal();
+        topology.heal();
         end();
+        const noWritesMs = await writes.end();
+        record("partition", "every connection to the cluster reset and new ones refused for 3s", {
+          noWritesSeconds: noWritesMs === null ? null : Math.round(noWritesMs / 100) / 10,
+          backfillRowsDone: await progress(),
+        });
       },
     },
-    {
-      fault: "failover",
-      at: 0.7,
-      inject: async () => {
-        const end = workload.beginOutage();
-        const result = await failover(cluster, 0);
-        proxy.retarget(cluster.primary);
-        end();
-        record("failover", `primary killed, replica promoted in ${result.seconds.toFixed(1)}s (${result.unreplayedBytes ?? "?"} bytes not yet replayed)`);
-      },
-    },
-  ].filter((s) => faults.has(s.fault as Fault)) as { fault: Fault; at: number; inject: () => Promise<void> }[];
+    { fault: "switchover", inject: () => clusterFault("switchover", "backfill") },
+    { fault: "postmaster", inject: () => clusterFault("postmaster", "backfill") },
+    { fault: "patroni", inject: () => clusterFault("patroni", "backfill") },
+    { fault: "etcd", inject: () => clusterFault("etcd", "backfill") },
+    { fault: "failover", inject: () => clusterFault("failover", "backfill") },
+  ];
+  // Spread over the backfill in this order, by its progress: each fault waits for the one before.
+  const chosen = backfillFaults.filter((s) => faults.has(s.fault));
+  const schedule = chosen.map((s, i) => ({ ...s, at: chosen.length === 1 ? 0.5 : 0.1 + (0.7 * i) / (chosen.length - 1) }));
 
   // start, re-run whenever it stops (killed, or a lost connection), while faults fire on backfill progress.
   let injecting: Promise<void> = Promise.resolve();
@@ -365,15 +401,39 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     }
     await workload.stop("old");
     finished = false;
+    // The kill lands in the first run of complete, the failover in the next.
+    const failoverAttempt = faults.has("complete-failover") ? (faults.has("kill") ? 1 : 0) : -1;
     for (let attempt = 0; attempt < 4 && !finished; attempt++) {
       const killHere = faults.has("kill") && attempt === 0;
+      // complete-failover: a report's transaction holds ACCESS SHARE, so complete waits inside a contract step; the leader fails then.
+      const blocker = attempt === failoverAttempt && lockTable ? await holdLock(url, qualified(schema, lockTable)) : undefined;
       running = runCli(["complete", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]);
       if (killHere) void running.waitFor(/complete 2\/\d+:/).then(() => {
         running?.kill();
         log("fault kill: kill -9 of underway complete at its second step; it is run again");
       }, () => undefined);
+      let failing: Promise<void> = Promise.resolve();
+      if (blocker) {
+        failing = running.waitFor(/lock not acquired/).then(
+          async () => {
+            const at = [...running!.stderr().matchAll(/complete (\d+\/\d+):/g)].at(-1)?.[1];
+            await clusterFault("complete-failover", "complete");
+            const r = records.find((x) => x.fault === "complete-failover")!;
+            r.detail = `in complete${at ? ` step ${at}` : ""}, waiting for its lock: ${r.detail}`;
+          },
+          () => undefined,
+        ).catch((error: unknown) => {
+          ctx.warnings.push(`injecting complete-failover: ${String(error)}`);
+        }).finally(() => blocker());
+      }
       const result = await running.exited;
+      await failing;
       runs.push({ command: "complete", outcome: outcomeOf(result) });
+      // A failover that lost commits can leave start unfinished on the new primary: do as its message says.
+      if (result.code !== 0 && /run "underway resume"/.test(result.stderr)) {
+        const resumed = await runCli(["resume", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]).exited;
+        runs.push({ command: "resume", outcome: outcomeOf(resumed) });
+      }
       const phase = await withClient(url, async (c) => (await c.query<{ phase: string }>(`SELECT phase FROM ${qualified(stateSchema, "migrations")} WHERE schema = $1 AND name = $2`, [schema, file.name])).rows[0]?.phase).catch(() => undefined);
       finished = phase === "completed";
     }
@@ -393,6 +453,9 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
   });
   const lostWrites = audit.reduce((n, a) => n + a.lost, 0);
   const problems: string[] = [];
+  for (const change of leaderChanges) {
+    if ((change.maxPrimaries ?? 0) > 1) problems.push(`${change.maxPrimaries} nodes took writes at once during the ${change.fault} fault`);
+  }
   if (!finished) problems.push(`the migration did not finish (${runs.map((r) => `${r.command}: ${r.outcome}`).join("; ")})`);
   if (lostWrites > 0) problems.push(`${lostWrites} row(s) lost writes the ledger recorded`);
   if (workload.failedQueries > 0) problems.push(`${workload.failedQueries} application queries failed outside the injected outages`);
@@ -401,7 +464,10 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     migration: file.name,
     source: ctx.source,
     postgres: ctx.version,
-    nodes: { primary: 1, replicas: replicaCount },
+    nodes: topology.nodes,
+    topology: { kind: topology.kind, description: topology.description, pooler: ctx.options.pooler ?? null },
+    leaderChanges,
+    backfill: { rows: backfillRows, rowsDone: await progress(), resumedFromCursors: resumed(records) },
     tables: ctx.seed.tables,
     masked: ctx.masked,
     faults: records,
@@ -421,6 +487,12 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     warnings: ctx.warnings,
     problems,
   };
+}
+
+/** Whether the backfill went on from saved cursors after each fault in it that changed the primary or cut it off. */
+function resumed(records: FaultRecord[]): boolean | null {
+  const hit = records.filter((r) => r.injected && r.backfillRowsDone !== undefined);
+  return hit.length === 0 ? null : hit.every((r) => r.backfillRowsDone! > 0);
 }
 
 /**
@@ -514,6 +586,7 @@ function runCli(args: string[]) {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     },
     waitFor: (pattern: RegExp) => new Promise<void>((resolve, reject) => waiters.push({ pattern, resolve, reject })),
+    stderr: () => stderr,
   };
 }
 

@@ -64,6 +64,8 @@ export class LedgerWorkload {
   private readonly keys = new Map<string, string[][]>();
   private outageDepth = 0;
   private outageEndedAt = 0;
+  private lastWriteAt = 0;
+  private readonly writeWatchers = new Set<() => void>();
 
   constructor(private readonly options: WorkloadOptions) {}
 
@@ -107,6 +109,7 @@ export class LedgerWorkload {
           histograms: this.options.histograms,
           counts: this.counts[version.label],
           onFailure: (error) => this.recordFailure(version.label, error),
+          onWrite: () => this.recordWrite(),
         },
         version,
         schema,
@@ -126,6 +129,35 @@ export class LedgerWorkload {
     const stopping = this.clients.filter((c) => label === undefined || c.version.label === label);
     for (const client of stopping) this.clients.splice(this.clients.indexOf(client), 1);
     await Promise.all(stopping.map((c) => c.stop()));
+  }
+
+  /**
+   * Measures how long the application could not write around a fault: from now until the
+   * first write acknowledged after `end()` is called (or `endWithinMs` after it), the
+   * longest stretch without an acknowledged write, counted from the last write before
+   * the watch began. Null when no write was acknowledged after `end()` in time.
+   */
+  watchWrites(): { end(endWithinMs?: number): Promise<number | null> } {
+    const watch = { longestMs: 0, since: this.lastWriteAt || Date.now() };
+    const wrote = () => {
+      const now = Date.now();
+      watch.longestMs = Math.max(watch.longestMs, now - watch.since);
+      watch.since = now;
+    };
+    this.writeWatchers.add(wrote);
+    return {
+      end: async (endWithinMs = 30_000) => {
+        const ended = Date.now();
+        while (watch.since < ended && Date.now() - ended < endWithinMs) await sleep(50);
+        this.writeWatchers.delete(wrote);
+        return watch.since >= ended ? watch.longestMs : null;
+      },
+    };
+  }
+
+  private recordWrite(): void {
+    this.lastWriteAt = Date.now();
+    for (const wrote of this.writeWatchers) wrote();
   }
 
   /**
@@ -185,6 +217,8 @@ interface ClientContext {
   histograms: LatencyHistograms;
   counts: VersionCounts;
   onFailure: (error: unknown) => void;
+  /** An acknowledged write (its transaction committed). */
+  onWrite: () => void;
 }
 
 /** One application connection of one version; reconnects after a lost connection, as a pool would. */
@@ -250,6 +284,7 @@ class VersionClient {
           );
           await client.query("COMMIT");
           done();
+          this.context.onWrite();
           counts.updates++;
         } else if (dice < 0.7) {
           const columns = view.insertColumns.map(ident).join(", ");
@@ -268,6 +303,7 @@ class VersionClient {
           );
           await client.query("COMMIT");
           done();
+          this.context.onWrite();
           counts.inserts++;
         } else {
           const result = await client.query(`SELECT * FROM ${view.relation} WHERE ${where}`, key);

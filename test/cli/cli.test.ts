@@ -77,6 +77,23 @@ describe("arguments", () => {
 
     // Checked before connecting: the URL above points nowhere.
     expectFailure(await underway(["status", "--lock-timeout", "soon"], { env }), 2, /invalid --lock-timeout "soon"/);
+    expectFailure(await underway(["status", "--replica-wait", "a while"], { env }), 2, /invalid --replica-wait "a while"/);
+  });
+
+  it("rehearse refuses a topology, pooler or fault it cannot run with exit 2, before starting anything", async () => {
+    // No cluster is built for a refusal: each answers in well under the seconds a server takes to start.
+    const refusals: [string[], RegExp][] = [
+      [["--topology", "mesh"], /^underway: invalid --topology "mesh": choose simple or patroni$/],
+      [["--pooler", "pgbouncer"], /^underway: --pooler pgbouncer runs with --topology patroni$/],
+      [["--topology", "patroni", "--pooler", "odyssey"], /^underway: invalid --pooler "odyssey": the one pooler is pgbouncer$/],
+      [["--faults", "etcd,kill"], /^underway: the simple topology cannot inject etcd: use --topology patroni, or choose from kill, failover, lag, partition, blocker, complete-failover$/],
+      [["--faults", "failover,complete-failover"], /^underway: the simple topology fails over once: choose failover or complete-failover, or use --topology patroni$/],
+      [["--topology", "patroni", "--faults", "meteor"], /^underway: unknown fault\(s\) meteor: choose from .*etcd.*, all or none$/],
+    ];
+    for (const [argv, message] of refusals) {
+      const run = await underway(["rehearse", "nowhere/02_x.yaml", ...argv]);
+      expectFailure(run, 2, message);
+    }
   });
 });
 
