@@ -185,6 +185,7 @@ describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Pa
       clientsBackSeconds,
       firstRun: `exit ${run.code}`,
       reconnects: (run.stderr.match(/reconnecting/g) ?? []).length,
+      readOnlyRefusals: (run.stderr.match(/read-only[^\n]*reconnecting/g) ?? []).length,
       failedQueries: app.workload.failedQueries,
       outageErrors: app.workload.outageErrors,
       acknowledgedWrites: app.workload.acknowledgedWrites,
