@@ -830,8 +830,15 @@ export class Migrator {
         const readOnly = reached.writable && isReadOnlyRefusal(error);
         if (!options.guarded || !reached.once || !(readOnly || isConnectionLoss(error)) || this.options.signal?.aborted) throw error;
         firstLoss.at ||= Date.now();
-        if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
         const reason = error instanceof Error ? error.message : String(error);
+        if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) {
+          if (!readOnly) throw error;
+          throw new UnderwayError(
+            "DATABASE",
+            `${redactUrl(this.options.databaseUrl)} led to a primary, then refused writes for over ${formatMs(RECONNECT_FOR_MS)} (${reason}): a failover that did not finish, or the database was made read-only`,
+            { cause: error },
+          );
+        }
         this.options.onEvent?.({
           type: "notice",
           message: readOnly
@@ -886,7 +893,7 @@ export class Migrator {
         // Asked before the guard, so a read-only address changes nothing, not even the guard's record.
         const readOnly = await readOnlyReason(client);
         if (readOnly !== null && reached.writable) {
-          throw new ReadOnlySessionError(readOnly === "standby" ? "the server is in recovery" : "default_transaction_read_only is on");
+          throw new ReadOnlySessionError(readOnly === "standby" ? "the address now leads to a server in recovery" : "default_transaction_read_only is now on");
         }
         if (readOnly !== null) {
           throw new UnderwayError(
