@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
+import { startCluster, TcpProxy, waitForReplay, type Cluster } from "../support/cluster.js";
 import { connect } from "../../src/db/connection.js";
 import { accountsDatabase, backfillCoverage, backfillRowsDone, printFigures, queryOnce, underway, until, widenScore } from "../support/fault-workload.js";
 
@@ -14,7 +14,8 @@ const ROWS = 60_000;
  * it gets there for what they are, a failover still in progress, keep reconnecting, and
  * finish on its first run with every row backfilled and counted once. The same holds for
  * a guarded phase's own connection: `complete`, waiting for a lock inside its first step
- * when the address moves, must carry on once it leads to the primary again.
+ * when the address moves, must carry on once it leads to the primary again. An address
+ * that leads to a replica from the start is a mistake, not a failover: an error at once.
  */
 describe("the primary's address leading to a read-only node for a moment", () => {
   let cluster: Cluster;
@@ -94,5 +95,23 @@ describe("the primary's address leading to a read-only node for a moment", () =>
       readOnlyRefusals: (run.stderr.match(/read-only[^\n]*reconnecting/g) ?? []).length,
       seconds: (Date.now() - began) / 1000,
     });
+  });
+
+  it("a replica's address given from the start is an error at once, in one line, changing nothing", async () => {
+    const direct = await accountsDatabase(cluster.primary, "read_only_mistake", 100);
+    await waitForReplay(cluster.primary, cluster.replicas[0]!);
+    const onReplica = new URL(direct);
+    onReplica.port = String(cluster.replicas[0]!.port);
+    const { file } = await widenScore("02");
+    const before = await queryOnce(direct, "SELECT name, phase, start_done, updated_at FROM underway.migrations ORDER BY id");
+    const began = Date.now();
+    const run = await underway(["start", file.path, "--database-url", onReplica.toString()]).exited;
+    const seconds = (Date.now() - began) / 1000;
+    expect(run.code, run.stderr).toBe(1);
+    const lines = run.stderr.split("\n").filter((l) => l.trim() !== "");
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/leads to a standby \(the server is in recovery\) and underway needs to write: give the primary's address/);
+    expect(seconds).toBeLessThan(10);
+    expect(await queryOnce(direct, "SELECT name, phase, start_done, updated_at FROM underway.migrations ORDER BY id")).toEqual(before);
   });
 });
