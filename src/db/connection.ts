@@ -236,6 +236,27 @@ export function isReadOnlyRefusal(error: unknown): boolean {
 }
 
 /**
+ * Whether a session refuses writes, and why: `standby` (a server in recovery), `read-only`
+ * (a primary whose `default_transaction_read_only` is on, for the database, the role or
+ * the server), or null when it accepts them.
+ */
+export async function readOnlyReason(client: Client): Promise<"standby" | "read-only" | null> {
+  const { rows } = await client.query<{ recovery: boolean; read_only: boolean }>(
+    "SELECT pg_is_in_recovery() AS recovery, current_setting('transaction_read_only') = 'on' AS read_only",
+  );
+  if (rows[0]!.recovery) return "standby";
+  return rows[0]!.read_only ? "read-only" : null;
+}
+
+/**
+ * A session found read-only before anything was tried on it, as PostgreSQL would refuse
+ * its first write (SQLSTATE 25006, so `isReadOnlyRefusal` says yes).
+ */
+export class ReadOnlySessionError extends Error {
+  readonly code = "25006";
+}
+
+/**
  * Whether an error means the connection was lost (a restart, a failover, a network cut)
  * rather than that the statement failed: worth reconnecting and carrying on for.
  */

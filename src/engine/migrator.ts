@@ -1,5 +1,5 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss, isPooled, formatMs, isQueryTimeout, redactUrl, serverMajorVersion, sqlState } from "../db/connection.js";
+import { ReadOnlySessionError, connect, isConnectionLoss, isPooled, isReadOnlyRefusal, formatMs, isQueryTimeout, readOnlyReason, redactUrl, serverMajorVersion, sqlState } from "../db/connection.js";
 import { displayIdent, ident, qualified } from "../db/ident.js";
 import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
 import { throwIfStopped } from "./interrupt.js";
@@ -29,6 +29,14 @@ import { forgetUpFailures, unresolvedUpFailures, verifyDualWrite, type UpFailure
  * throttle, latest, unlock...) before it calls the database stuck.
  */
 const CONTROL_QUERY_TIMEOUT_MS = 30_000;
+
+/** What a guarded action learned of its address, kept across its reconnects. */
+interface Reach {
+  /** A connection was made. */
+  once: boolean;
+  /** A connection found the address writable: it led to a primary then. */
+  writable: boolean;
+}
 
 /** How a method uses its connection: with the migration guard or not; `control`: only short queries. */
 interface ClientUse {
@@ -851,7 +859,11 @@ export class Migrator {
    * creates nothing: `init` and a successfully planned `start` create the state schema.
    * When the connection is lost (a restart, a failover behind the same address, a
    * network cut), a guarded action reconnects, takes the guard again and carries on,
-   * for up to two minutes: every phase resumes from its recorded step.
+   * for up to two minutes: every phase resumes from its recorded step. So it does when
+   * the address, having led to a primary, leads for a moment to a node that refuses
+   * writes (SQLSTATE 25006: a failover still in progress, a replica not promoted yet or
+   * the old primary back as one). An address that refuses writes from the start (a
+   * replica's, or a database with default_transaction_read_only on) is an error at once.
    */
   private async withClient<T>(
     fn: (client: Client) => Promise<T>,
@@ -859,19 +871,33 @@ export class Migrator {
   ): Promise<T> {
     const firstLoss = { at: 0 };
     // Only a connection that was made can be lost: a database that never answered is an
-    // error at once (after the connect timeout), not two minutes of reconnecting.
-    const reached = { once: false };
+    // error at once (after the connect timeout), not two minutes of reconnecting. Only an
+    // address this action once found writable (a primary's then) refuses its writes for a failover.
+    const reached: Reach = { once: false, writable: false };
     // Who this action is in the guard's record, kept across its reconnects so it takes back its own lease.
     const owner = newGuardOwner();
     for (;;) {
       try {
         return await this.onceWithClient(fn, options, reached, owner);
       } catch (error) {
-        if (!options.guarded || !reached.once || !isConnectionLoss(error) || this.options.signal?.aborted) throw error;
+        const readOnly = reached.writable && isReadOnlyRefusal(error);
+        if (!options.guarded || !reached.once || !(readOnly || isConnectionLoss(error)) || this.options.signal?.aborted) throw error;
         firstLoss.at ||= Date.now();
-        if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
         const reason = error instanceof Error ? error.message : String(error);
-        this.options.onEvent?.({ type: "notice", message: `lost the database connection (${reason}); reconnecting` });
+        if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) {
+          if (!readOnly) throw error;
+          throw new UnderwayError(
+            "DATABASE",
+            `${redactUrl(this.options.databaseUrl)} led to a primary, then refused writes for over ${formatMs(RECONNECT_FOR_MS)} (${reason}): a failover that did not finish, or the database was made read-only`,
+            { cause: error },
+          );
+        }
+        this.options.onEvent?.({
+          type: "notice",
+          message: readOnly
+            ? `the database is read-only for now (${reason}): a failover in progress; reconnecting`
+            : `lost the database connection (${reason}); reconnecting`,
+        });
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     }
@@ -900,7 +926,7 @@ export class Migrator {
   private async onceWithClient<T>(
     fn: (client: Client) => Promise<T>,
     options: ClientUse,
-    reached: { once: boolean } = { once: false },
+    reached: Reach = { once: false, writable: false },
     owner = newGuardOwner(),
   ): Promise<T> {
     const control = options.control ?? !options.guarded;
@@ -917,6 +943,20 @@ export class Migrator {
       // in pgroll. Each step's transaction sets it too; behind a pooler only that holds.
       if (!isPooled(client)) await client.query(`SET search_path TO ${ident(this.schema)}`);
       if (options.guarded) {
+        // Asked before the guard, so a read-only address changes nothing, not even the guard's record.
+        const readOnly = await readOnlyReason(client);
+        if (readOnly !== null && reached.writable) {
+          throw new ReadOnlySessionError(readOnly === "standby" ? "the address now leads to a server in recovery" : "default_transaction_read_only is now on");
+        }
+        if (readOnly !== null) {
+          throw new UnderwayError(
+            "INVALID_STATE",
+            readOnly === "standby"
+              ? `${redactUrl(this.options.databaseUrl)} leads to a standby (the server is in recovery) and underway needs to write: give the primary's address`
+              : `${redactUrl(this.options.databaseUrl)} refuses writes (default_transaction_read_only is on for this database, role or server): underway needs a database it can write to`,
+          );
+        }
+        reached.writable = true;
         guard = await createGuard(client, this.options.databaseUrl, this.stateSchema, this.schema, options.graceMs, owner);
         await guard.acquire();
         this.fence = guard.fence();

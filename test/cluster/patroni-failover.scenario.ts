@@ -7,6 +7,8 @@ import { backfillCoverage, backfillRowsDone, completeAndAudit, accountsDatabase,
 const ROWS = 120_000;
 const DATABASE = "patroni_failover";
 const OWNER = `${DATABASE}_owner`;
+const COMPLETE_DATABASE = "patroni_complete";
+const COMPLETE_OWNER = `${COMPLETE_DATABASE}_owner`;
 
 /**
  * The topology production clusters run: two PostgreSQL 15 nodes under Patroni with etcd,
@@ -105,13 +107,19 @@ describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Pa
  * The same failover in the middle of `complete`: a report's transaction holds ACCESS SHARE
  * on `accounts` so complete waits (retrying its lock) inside a step that needs ACCESS
  * EXCLUSIVE, and the leader's host crashes then. The first run of `complete` must
- * reconnect to the new leader, carry on from its recorded step and finish.
+ * reconnect to the new leader, take its guard again (an advisory lock through HAProxy, a
+ * lease row through PgBouncer, whose client connection may outlive the server's), carry
+ * on from its recorded step and finish.
  */
-describe("a Patroni failover in the middle of complete, through HAProxy", () => {
+describe.each([{ through: "HAProxy" }, { through: "PgBouncer" }] as const)("a Patroni failover in the middle of complete, through $through", ({ through }) => {
   let cluster: PatroniCluster;
 
   beforeAll(async () => {
-    cluster = await startPatroniCluster({ nodes: 2, version: 15 });
+    cluster = await startPatroniCluster({
+      nodes: 2,
+      version: 15,
+      ...(through === "PgBouncer" ? { pooler: "pgbouncer" as const, poolerUsers: [COMPLETE_OWNER, "postgres"] } : {}),
+    });
   });
 
   afterAll(async () => {
@@ -120,7 +128,8 @@ describe("a Patroni failover in the middle of complete, through HAProxy", () => 
 
   it("finishes complete on the first run on the new leader and loses no write", async () => {
     const began = Date.now();
-    const url = await accountsDatabase(cluster, "patroni_complete", 20_000);
+    const viaHaproxy = await accountsDatabase(cluster, COMPLETE_DATABASE, 20_000);
+    const url = cluster.pooler ? cluster.pooler.url(COMPLETE_DATABASE, COMPLETE_OWNER) : viaHaproxy;
     const { file } = await widenScore("02");
     const plan = await new Migrator({ databaseUrl: url }).plan(file);
     const app = await startWorkload(url, { oldVersion: "public_01_accounts", plan });
@@ -135,14 +144,24 @@ describe("a Patroni failover in the middle of complete, through HAProxy", () => 
     await report.query("BEGIN");
     await report.query("SELECT count(*) FROM accounts");
     const complete = underway(["complete", "--database-url", url]);
-    // complete is inside a step, waiting for the lock the report holds.
+    // complete is inside a step, waiting for the lock the report holds: the one session
+    // asking for ACCESS EXCLUSIVE on accounts (the clients queued behind it ask for ROW
+    // EXCLUSIVE). Asked of the server by lock mode, not by application_name, so it holds
+    // whatever a pooler does with the session's parameters.
     await until("complete to wait for its lock", async () =>
-      (await queryOnce<{ n: number }>(url, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'underway' AND wait_event_type = 'Lock'"))[0]!.n > 0,
+      (await queryOnce<{ application: string }>(
+        viaHaproxy,
+        `SELECT a.application_name AS application FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE NOT l.granted AND l.locktype = 'relation' AND l.mode = 'AccessExclusiveLock' AND l.relation = 'public.accounts'::regclass`,
+      ))[0],
     30_000);
     const stepBefore = /complete (\d+)\/\d+:/.exec(complete.stderr().split("\n").filter((l) => /complete \d+\//.test(l)).pop() ?? "")?.[1];
 
     const endOutage = app.workload.beginOutage();
+    const faultAt = Date.now();
     const change = await cluster.killLeader();
+    await until("a write through the clients' address", () => queryOnce(url, "SELECT txid_current()").then(() => true, () => false), 60_000);
+    const clientsBackSeconds = (Date.now() - faultAt) / 1000;
     endOutage();
     await report.end().catch(() => undefined);
 
@@ -157,18 +176,23 @@ describe("a Patroni failover in the middle of complete, through HAProxy", () => 
     await app.workload.stop();
     const audit = await app.audit(version);
     const during = app.histograms.summary("during");
-    printFigures("patroni failover mid-complete through HAProxy", {
+    printFigures(`patroni failover mid-complete through ${through}`, {
       stepAtFailover: stepBefore ?? "?",
       oldLeader: change.oldLeader,
       newLeader: change.newLeader,
       leaderChangeSeconds: change.leaderChangeSeconds,
       writesBackSeconds: change.writesBackSeconds,
+      clientsBackSeconds,
       firstRun: `exit ${run.code}`,
+      reconnects: (run.stderr.match(/reconnecting/g) ?? []).length,
+      readOnlyRefusals: (run.stderr.match(/read-only[^\n]*reconnecting/g) ?? []).length,
       failedQueries: app.workload.failedQueries,
       outageErrors: app.workload.outageErrors,
       acknowledgedWrites: app.workload.acknowledgedWrites,
       ledgerWrites: audit.tables.reduce((n, t) => n + t.writes, 0),
       lostWrites: audit.lost,
+      p50Ms: during.p50Ms,
+      p99Ms: during.p99Ms,
       maxMs: during.maxMs,
       seconds: (Date.now() - began) / 1000,
     });
