@@ -827,6 +827,9 @@ export class Migrator {
       for (;;) {
         try {
           const outcome = await this.onceWithClient(async (client) => {
+            // Behind the same address during a failover: a node still in recovery knows nothing final yet.
+            const { rows } = await client.query<{ standby: boolean }>("SELECT pg_is_in_recovery() AS standby");
+            if (rows[0]!.standby) return { standby: true };
             const now = await this.findRecord(client, record.name);
             if (!now || progressOf(now) !== progressOf(record)) return { lost: now };
             return { wait: await waitForReplicas(client, timeoutMs) };
@@ -835,6 +838,15 @@ export class Migrator {
             const notice = describeReplicaWait(outcome.wait, `${what} of migration "${record.name}" is committed`, timeoutMs);
             if (notice) this.options.onEvent?.({ type: "notice", message: notice, migration: record.name });
             return record;
+          }
+          if (outcome.standby) {
+            firstLoss.at ||= Date.now();
+            if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) {
+              this.options.onEvent?.({ type: "notice", migration: record.name, message: `${what} of migration "${record.name}" is committed, but the address has led to a node in recovery for ${formatMs(RECONNECT_FOR_MS)}: underway could not check that the primary now serving has it` });
+              return record;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 1000));
+            continue;
           }
           if (round >= 3) return record;
           this.options.onEvent?.({
