@@ -75,6 +75,13 @@ export interface LeaderChange {
   writesBackSeconds: number;
 }
 
+/** How a node came back. */
+export interface Rejoin {
+  seconds: number;
+  /** It could not follow after a rewind and was cloned afresh from the leader. */
+  reinitialized: boolean;
+}
+
 /** What `loseQuorum` saw. */
 export interface QuorumLoss extends LeaderChange {
   /** The most nodes out of recovery (taking writes) at one poll: 1 or 0 in a sound cluster. */
@@ -127,9 +134,13 @@ export interface PatroniCluster {
   /**
    * Brings a node whose Patroni (and postmaster) a fault killed back into the cluster: its
    * Patroni starts again, rewinds the old primary with pg_rewind where it diverged, and
-   * follows the leader. Resolves once it streams; returns how long that took in seconds.
+   * follows the leader. A node that does not stream within 20 s is reinitialized (Patroni's
+   * `POST /reinitialize`: its data directory cloned afresh from the leader). Resolves once
+   * it streams.
    */
-  rejoin(name: string): Promise<number>;
+  rejoin(name: string): Promise<Rejoin>;
+  /** Whether the leader streams WAL to at least one replica: a node a failover could promote without losing much. */
+  replicaStreams(): Promise<boolean>;
   /** A node's own address as the bootstrap superuser (not through HAProxy). */
   nodeUrl(node: PatroniNode, database?: string): string;
   /** Waits until a node other than `from` holds the leader key and runs; returns it. */
@@ -146,6 +157,7 @@ const HOST = "127.0.0.1";
 const SYSTEM_ROOT = "/usr/lib/postgresql";
 const START_TIMEOUT_MS = 90_000;
 const FAILOVER_TIMEOUT_MS = 60_000;
+const REJOIN_TIMEOUT_MS = 20_000;
 const LOG_TAIL_LINES = 40;
 
 /** Whether this machine has what a Patroni cluster needs; else the Debian packages missing. */
@@ -363,7 +375,7 @@ class PatroniHarness implements PatroniCluster {
     };
   }
 
-  async rejoin(name: string): Promise<number> {
+  async rejoin(name: string): Promise<Rejoin> {
     const node = this.node(name);
     const started = Date.now();
     if (node.patroniPid() === undefined) {
@@ -377,13 +389,35 @@ class PatroniHarness implements PatroniCluster {
       this.launchPatroni(node);
     }
     // Patroni calls a replica "running" once its PostgreSQL runs; it follows once the leader streams to it.
-    await this.waitUntil(START_TIMEOUT_MS, `${name} to follow the leader again`, name, async () => {
+    const follows = async () => {
       const member = (await this.membersOrNone()).find((m) => m.name === name);
       if (member === undefined || isLeader(member)) return false;
       const leader = await this.leader().catch(() => undefined);
       return leader !== undefined && (await this.streamsTo(leader, name));
-    });
-    return (Date.now() - started) / 1000;
+    };
+    let reinitialized = false;
+    try {
+      await this.waitUntil(REJOIN_TIMEOUT_MS, `${name} to follow the leader again`, name, follows);
+    } catch {
+      // Seen after a quorum loss and a crash: the old leader restarts in recovery with no WAL receiver, and Patroni reports it as following.
+      reinitialized = true;
+      const response = await fetch(`http://${HOST}:${node.restPort}/reinitialize`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ force: true }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (!response.ok) throw new UnderwayError("INVALID_STATE", `Patroni refused to reinitialize ${name} (${response.status}): ${await response.text()}`, { detail: this.logTail(name) });
+      await this.waitUntil(START_TIMEOUT_MS, `${name} to follow the leader after a reinit`, name, follows);
+    }
+    return { seconds: (Date.now() - started) / 1000, reinitialized };
+  }
+
+  async replicaStreams(): Promise<boolean> {
+    const leader = await this.leader().catch(() => undefined);
+    if (!leader) return false;
+    for (const node of this.nodes) if (node !== leader && (await this.streamsTo(leader, node.name))) return true;
+    return false;
   }
 
   nodeUrl(node: PatroniNode, database = "postgres"): string {
@@ -574,6 +608,10 @@ class PatroniHarness implements PatroniCluster {
         listen: `${HOST}:${pgPort}`,
         connect_address: `${HOST}:${pgPort}`,
         data_dir: dataDir,
+        // A rewound node that still cannot follow (its timeline forked past the leader's) is
+        // cloned afresh from the leader, as an operator's reinit would, rather than left stuck.
+        remove_data_directory_on_rewind_failure: true,
+        remove_data_directory_on_diverged_timelines: true,
         bin_dir: join(SYSTEM_ROOT, String(this.version), "bin"),
         pgpass: join(dir, "pgpass"),
         authentication: {

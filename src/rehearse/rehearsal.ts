@@ -315,6 +315,11 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     } finally {
       end();
     }
+    if (result.injected === false) {
+      records.find((x) => x.fault === fault)!.detail = result.detail;
+      log(`fault ${fault}: ${result.detail}`);
+      return;
+    }
     const noWritesMs = await writes.end();
     if (result.change) leaderChanges.push(result.change);
     const extra: Partial<FaultRecord> = fault === "lag" ? {} : { noWritesSeconds: noWritesMs === null ? null : Math.round(noWritesMs / 100) / 10 };

@@ -30,7 +30,8 @@ export function formatReport(report: RehearsalReport): string {
             (c) =>
               `  ${c.fault.padEnd(width)}${c.oldLeader === c.newLeader ? `${c.oldLeader} kept the lead` : `${c.oldLeader} -> ${c.newLeader}`} after ${c.leaderChangeSeconds.toFixed(1)}s, writes through the cluster's address back after ${c.writesBackSeconds.toFixed(1)}s` +
               (c.maxPrimaries !== undefined ? `, at most ${c.maxPrimaries} node(s) taking writes at once` : "") +
-              (c.rejoinedSeconds !== undefined ? `; ${c.oldLeader} rejoined as a replica in ${c.rejoinedSeconds.toFixed(1)}s` : ""),
+              (c.rejoinedSeconds !== undefined ? `; ${c.oldLeader} rejoined as a replica in ${c.rejoinedSeconds.toFixed(1)}s${c.reinitialized ? " (reinitialized from the leader)" : ""}` : "") +
+              (c.rejoinFailed !== undefined ? `; ${c.oldLeader} did not rejoin: ${c.rejoinFailed}` : ""),
           ),
         ]
       : []),

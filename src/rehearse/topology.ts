@@ -30,6 +30,10 @@ export interface LeaderChangeRecord {
   maxPrimaries?: number;
   /** The old leader was brought back as a replica afterwards, in this many seconds. */
   rejoinedSeconds?: number;
+  /** It could not follow after pg_rewind and was cloned afresh from the new leader (Patroni's reinit). */
+  reinitialized?: boolean;
+  /** Why it did not come back, when it did not. */
+  rejoinFailed?: string;
 }
 
 /** A fault the topology injects itself: the cluster's own (the rest are the rehearsal's). */
@@ -51,7 +55,8 @@ export interface RehearsalTopology {
   /** The partition fault: every connection through the relay is reset, and new ones refused until `heal`. */
   cut(): void;
   heal(): void;
-  inject(fault: ClusterFault): Promise<{ detail: string; change?: LeaderChangeRecord }>;
+  /** Injects a fault; `injected: false` when the cluster is in no state for it (no replica to fail over to). */
+  inject(fault: ClusterFault): Promise<{ detail: string; change?: LeaderChangeRecord; injected?: false }>;
   stop(): Promise<void>;
 }
 
@@ -138,7 +143,24 @@ async function startPatroniTopology(options: TopologyOptions): Promise<Rehearsal
   const record = (fault: Fault, change: LeaderChange, extra: Partial<LeaderChangeRecord> = {}): LeaderChangeRecord => ({ fault, ...change, ...extra });
   const moved = (c: LeaderChange) => (c.newLeader === c.oldLeader ? `${c.oldLeader} stayed the leader` : `leader ${c.oldLeader} -> ${c.newLeader} in ${c.leaderChangeSeconds.toFixed(1)}s`);
   /** The old leader rejoins as a replica, so the next fault has a node to fail over to. */
-  const rejoin = async (change: LeaderChange) => (change.newLeader === change.oldLeader ? undefined : cluster.rejoin(change.oldLeader));
+  const rejoin = async (change: LeaderChange): Promise<{ extra: Partial<LeaderChangeRecord>; said: string }> => {
+    if (change.newLeader === change.oldLeader) return { extra: {}, said: "" };
+    try {
+      const back = await cluster.rejoin(change.oldLeader);
+      return {
+        extra: { rejoinedSeconds: back.seconds, ...(back.reinitialized ? { reinitialized: true } : {}) },
+        said: `; ${change.oldLeader} rejoined as a replica${back.reinitialized ? " after a reinit (pg_rewind left it unable to follow)" : ""}`,
+      };
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      return { extra: { rejoinFailed: why }, said: `; ${change.oldLeader} did not rejoin (${why})` };
+    }
+  };
+  /** A fault that moves the leader needs a replica the leader streams to; without one, a failover would promote a stale node or none. */
+  const leaderMoving = async (fault: Fault, run: () => Promise<{ detail: string; change: LeaderChangeRecord }>) => {
+    if (!(await cluster.replicaStreams())) return { detail: "not injected: no replica streams from the leader to fail over to", injected: false as const };
+    return run();
+  };
   return {
     kind: "patroni",
     version: options.version,
@@ -154,25 +176,28 @@ async function startPatroniTopology(options: TopologyOptions): Promise<Rehearsal
     async inject(fault) {
       switch (fault) {
         case "failover":
-        case "complete-failover": {
-          const change = await cluster.killLeader();
-          const rejoinedSeconds = await rejoin(change);
-          return { detail: `kill -9 of the leader's Patroni and postmaster: ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s; ${change.oldLeader} rejoined as a replica`, change: record(fault, change, { rejoinedSeconds }) };
-        }
-        case "patroni": {
-          const change = await cluster.killLeaderPatroni();
-          const rejoinedSeconds = await rejoin(change);
-          return { detail: `kill -9 of the leader's Patroni (its PostgreSQL fenced once a replica took over): ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s`, change: record(fault, change, { rejoinedSeconds }) };
-        }
+        case "complete-failover":
+          return leaderMoving(fault, async () => {
+            const change = await cluster.killLeader();
+            const back = await rejoin(change);
+            return { detail: `kill -9 of the leader's Patroni and postmaster: ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s${back.said}`, change: record(fault, change, back.extra) };
+          });
+        case "patroni":
+          return leaderMoving(fault, async () => {
+            const change = await cluster.killLeaderPatroni();
+            const back = await rejoin(change);
+            return { detail: `kill -9 of the leader's Patroni (its PostgreSQL fenced once a replica took over): ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s${back.said}`, change: record(fault, change, back.extra) };
+          });
         case "postmaster": {
           const change = await cluster.killLeaderPostmaster();
-          const rejoinedSeconds = await rejoin(change);
-          return { detail: `kill -9 of the leader's postmaster: ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s`, change: record(fault, change, { rejoinedSeconds }) };
+          const back = await rejoin(change);
+          return { detail: `kill -9 of the leader's postmaster: ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s${back.said}`, change: record(fault, change, back.extra) };
         }
-        case "switchover": {
-          const change = await cluster.switchover();
-          return { detail: `planned switchover: ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s`, change: record(fault, change) };
-        }
+        case "switchover":
+          return leaderMoving(fault, async () => {
+            const change = await cluster.switchover();
+            return { detail: `planned switchover: ${moved(change)}, writes back after ${change.writesBackSeconds.toFixed(1)}s`, change: record(fault, change) };
+          });
         case "etcd": {
           const loss = await cluster.loseQuorum(options.quorumLossSeconds * 1000);
           const { maxPrimaries, demoted, ...change } = loss;
