@@ -164,6 +164,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       `underway rehearse needs the system PostgreSQL ${version} (initdb, postgres, pg_basebackup, pg_dump under /usr/lib/postgresql/${version}/bin): apt-get install postgresql-${version}`,
     );
   }
+  // The history is read before any server starts: a bad file beside FILE is refused at once.
+  const history = options.from ? [] : (await loadMigrationDir(dirname(file.path))).filter((f) => f.name < file.name);
   const replicas = faults.has("lag") && (faults.has("failover") || faults.has("complete-failover")) ? 2 : 1;
   log(kind === "patroni" ? `starting 2 PostgreSQL ${version} nodes under Patroni with etcd, HAProxy${options.pooler ? " and PgBouncer" : ""}` : `starting a PostgreSQL ${version} primary and ${replicas} replica(s)`);
   const topology = await startTopology({ kind, version, pooler: options.pooler, replicas, users: [OWNER, "postgres"], lagSeconds: 5, quorumLossSeconds: 8 });
@@ -179,7 +181,6 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalRepo
       if (mask) log(`masking ${mask.masked.length} column(s) as the source reads them: ${mask.masked.map((m) => `${m.table}.${m.column} ${m.rule}`).join(", ") || "none"}`);
       seed = await copySample(options.from, adminUrl, schema, options.sample ?? 0.01, stateSchema, { mask });
     } else {
-      const history = (await loadMigrationDir(dirname(file.path))).filter((f) => f.name < file.name);
       log(`applying ${history.length} earlier migration(s) from ${dirname(file.path)} and generating rows`);
       const migrator = new Migrator({ databaseUrl: ownerUrl, schema, stateSchema, actor: { source: "rehearse" } });
       for (const earlier of history) await migrator.start(earlier, { complete: true });

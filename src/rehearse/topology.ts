@@ -156,9 +156,21 @@ async function startPatroniTopology(options: TopologyOptions): Promise<Rehearsal
       return { extra: { rejoinFailed: why }, said: `; ${change.oldLeader} did not rejoin (${why})` };
     }
   };
-  /** A fault that moves the leader needs a replica the leader streams to; without one, a failover would promote a stale node or none. */
+  /**
+   * A fault that moves the leader needs a replica the leader streams to: without one, a
+   * failover would promote a stale node or none. A replica still catching up after the
+   * fault before (a restarted leader, a switchover) is waited for, and one that cannot
+   * follow is reinitialized, as `rejoin` does.
+   */
   const leaderMoving = async (fault: Fault, run: () => Promise<{ detail: string; change: LeaderChangeRecord }>) => {
-    if (!(await cluster.replicaStreams())) return { detail: "not injected: no replica streams from the leader to fail over to", injected: false as const };
+    if (!(await cluster.replicaStreams())) {
+      const leader = await cluster.leader();
+      try {
+        for (const node of cluster.nodes) if (node.name !== leader.name) await cluster.rejoin(node.name);
+      } catch (error) {
+        return { detail: `not injected: no replica streams from the leader to fail over to (${error instanceof Error ? error.message : String(error)})`, injected: false as const };
+      }
+    }
     return run();
   };
   return {

@@ -94,6 +94,13 @@ describe("arguments", () => {
       const run = await underway(["rehearse", "nowhere/02_x.yaml", ...argv]);
       expectFailure(run, 2, message);
     }
+    // The history beside the file is read before any server starts: a stray file there is refused at once.
+    const dir = await scratchDir();
+    const file = await writeMigration(dir, "02_price.yaml", ITEMS);
+    await writeMigration(dir, "report.json", "{}");
+    const stray = await underway(["rehearse", file, "--topology", "patroni"]);
+    expectFailure(stray, 2, /report\.json: a migration file is named <sortable prefix>_<name>\.json/);
+    expect(stray.stderr).not.toMatch(/starting/);
   });
 });
 
