@@ -23,7 +23,7 @@ function connectionOptions(command: Command): Command {
     .option("--schema <name>", "schema the migrations change", "public")
     .option("--state-schema <name>", "schema where underway keeps its state", "underway")
     .option("--lock-timeout <duration>", "lock_timeout for each DDL attempt", "500ms")
-    .option("--replica-wait <duration>", "how long a finished phase waits for the streaming replicas to replay its last commit (0: no wait)", "10s")
+    .option("--replica-wait <duration>", "how long a finished phase waits for the streaming replicas to have its last commit (0: no wait)", "10s")
     .option("--json", "print the result as JSON")
     .option("--verbose", "print error details");
 }

@@ -97,7 +97,7 @@ export interface MigratorOptions {
    */
   actor?: AuditActor;
   /**
-   * How long a phase that finished waits for the streaming replicas to replay its last
+   * How long a phase that finished waits for the streaming replicas to flush its last
    * commit before it returns (default 10 s; 0: no wait). Past it, a notice says which
    * replica lacks it; the phase still succeeds.
    */
@@ -500,10 +500,11 @@ export class Migrator {
         );
       }
       await this.runAction(client, active, "rollback");
-      await this.setPhase(client, active.name, "rolled_back", null);
       await forgetUpFailures(client, this.stateSchema, this.schema, (active.plan.dualWrite ?? []).map((d) => d.table));
       // A job's cursors mean nothing once its columns are gone; a new start begins afresh.
       await new JobStore(client, this.stateSchema).remove(this.schema, active.name);
+      // Last, so that a primary which has the phase has the clean-up too (the wait for the replicas compares the record).
+      await this.setPhase(client, active.name, "rolled_back", null);
       return (await this.findRecord(client, active.name))!;
     });
   }
@@ -820,46 +821,61 @@ export class Migrator {
    */
   private async replicated(what: string, phase: () => Promise<MigrationRecord>): Promise<MigrationRecord> {
     const timeoutMs = this.options.replicaWaitMs ?? REPLICA_WAIT_MS;
+    const notice = (record: MigrationRecord, message: string) => this.options.onEvent?.({ type: "notice", message, migration: record.name });
+    const committed = (record: MigrationRecord) => `${what} of migration "${record.name}" is committed`;
     for (let round = 1; ; round++) {
       const record = await phase();
       if (timeoutMs <= 0) return record;
       const firstLoss = { at: 0 };
       for (;;) {
+        // The phase is done: a stop asked for now, or a wait that cannot finish, costs only the confirmation.
+        if (this.options.signal?.aborted) return record;
         try {
           const outcome = await this.onceWithClient(async (client) => {
             // Behind the same address during a failover: a node still in recovery knows nothing final yet.
             const { rows } = await client.query<{ standby: boolean }>("SELECT pg_is_in_recovery() AS standby");
             if (rows[0]!.standby) return { standby: true };
             const now = await this.findRecord(client, record.name);
-            if (!now || progressOf(now) !== progressOf(record)) return { lost: now };
-            return { wait: await waitForReplicas(client, timeoutMs) };
-          }, { guarded: false, control: false });
+            if (!now || progressOf(now) !== progressOf(record)) return { changed: now };
+            return { wait: await waitForReplicas(client, timeoutMs, this.options.signal) };
+          }, { guarded: false, control: true });
           if (outcome.wait !== undefined) {
-            const notice = describeReplicaWait(outcome.wait, `${what} of migration "${record.name}" is committed`, timeoutMs);
-            if (notice) this.options.onEvent?.({ type: "notice", message: notice, migration: record.name });
+            const said = describeReplicaWait(outcome.wait, committed(record), timeoutMs);
+            if (said) notice(record, said);
             return record;
           }
           if (outcome.standby) {
             firstLoss.at ||= Date.now();
             if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) {
-              this.options.onEvent?.({ type: "notice", migration: record.name, message: `${what} of migration "${record.name}" is committed, but the address has led to a node in recovery for ${formatMs(RECONNECT_FOR_MS)}: underway could not check that the primary now serving has it` });
+              notice(record, `${committed(record)}, but the address has led to a node in recovery for ${formatMs(RECONNECT_FOR_MS)}: underway could not check that the primary now serving has it`);
               return record;
             }
             await new Promise((resolve) => setTimeout(resolve, 1000));
             continue;
           }
-          if (round >= 3) return record;
-          this.options.onEvent?.({
-            type: "notice",
-            migration: record.name,
-            message: `the primary now serving lacks the last commits of ${what} (a failover to a replica that had not replayed them): ${outcome.lost ? `its record says ${describePhase(outcome.lost)}; ` : ""}running ${what} again from there`,
-          });
+          const now = outcome.changed ?? null;
+          // Only a record behind what the phase wrote is one a failover took back; any other
+          // change is another process's (a rollback, a complete), and is not undone here.
+          if (!isBehind(now, record)) {
+            notice(record, `${committed(record)}; the migration has changed since (${now ? describePhase(now) : "its record is gone"}), so underway did not wait for the replicas`);
+            return record;
+          }
+          if (round >= 3) {
+            throw new UnderwayError(
+              "DATABASE",
+              `${what} of migration "${record.name}" finished ${round} times, and each time the primary then serving lacked its last commits (a failover to a replica that had not replayed them): its record there says ${now ? describePhase(now) : "nothing"}; run "underway status", then the same command again`,
+            );
+          }
+          notice(record, `the primary now serving lacks the last commits of ${what} (a failover to a replica that had not replayed them): ${now ? `its record says ${describePhase(now)}; ` : ""}running ${what} again from there`);
           break;
         } catch (error) {
-          if (!isConnectionLoss(error) || this.options.signal?.aborted) throw error;
+          if (!isConnectionLoss(error) && !isQueryTimeout(error)) throw error;
           firstLoss.at ||= Date.now();
-          if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) throw error;
-          this.options.onEvent?.({ type: "notice", message: `lost the database connection while waiting for the replicas (${describeError(error)}); reconnecting` });
+          if (Date.now() - firstLoss.at > RECONNECT_FOR_MS) {
+            notice(record, `${committed(record)}, but underway lost the database for ${formatMs(RECONNECT_FOR_MS)} while waiting for the replicas (${describeError(error)}): check with "underway status" that the primary now serving has it`);
+            return record;
+          }
+          notice(record, `lost the database connection while waiting for the replicas (${describeError(error)}); reconnecting`);
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }
       }
@@ -1009,12 +1025,32 @@ async function checkSettings(client: Client, settings: Partial<BackfillSettings>
 /** How long a phase keeps reconnecting after losing its connection. */
 const RECONNECT_FOR_MS = 120_000;
 
-/** How long a finished phase waits for the replicas to replay its last commit. */
+/** How long a finished phase waits for the replicas to flush its last commit. */
 const REPLICA_WAIT_MS = 10_000;
 
 /** Where a migration stands, as one comparable string: a primary that lost commits shows an earlier one. */
 function progressOf(record: MigrationRecord): string {
   return [record.phase, record.startDone, record.completeDone, record.rollbackDone].join("/");
+}
+
+/** How far along a migration's life a phase is: a rollback is a branch of its own. */
+const PHASE_RANK: Record<string, number> = { started: 1, backfilling: 1, ready: 2, completed: 3, rolled_back: 3 };
+
+/**
+ * Whether `now` (the record on the primary now serving) is an earlier state of `done`
+ * (what the phase wrote), as a failover that lost the last commits leaves it: no record at
+ * all, or the same road with fewer steps done. Anything else is someone else's change.
+ */
+function isBehind(now: MigrationRecord | null, done: MigrationRecord): boolean {
+  if (now === null) return true;
+  if (now.phase === "completed" || now.phase === "rolled_back") return false;
+  if (done.phase !== "rolled_back" && now.rollbackDone > 0) return false;
+  return (
+    (PHASE_RANK[now.phase] ?? 0) <= (PHASE_RANK[done.phase] ?? 0) &&
+    now.startDone <= done.startDone &&
+    now.completeDone <= done.completeDone &&
+    now.rollbackDone <= done.rollbackDone
+  );
 }
 
 function verifyFailure(migration: string, report: VerifyReport): UnderwayError {

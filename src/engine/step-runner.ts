@@ -74,7 +74,7 @@ export async function runSteps(
     if (options.fence && result.rowCount === 0) {
       throw new UnderwayError(
         "MIGRATION_LOCKED",
-        `this process lost the guard of schema "${options.schema}" (its lease ran out or was taken over); the step was not recorded: run the command again`,
+        `this process lost the guard of schema "${options.schema}" (another process took its lease over, or "underway unlock" cleared it); the step was not recorded: run the command again`,
       );
     }
     await options.audit?.(c, {

@@ -359,8 +359,10 @@ class PatroniHarness implements PatroniCluster {
     }
     const back = this.waitForWrites(FAILOVER_TIMEOUT_MS).then(() => Date.now());
     let writesBack: number | undefined;
-    void back.then((at) => (writesBack = at), () => undefined);
+    let failed: unknown;
+    void back.then((at) => (writesBack = at), (error: unknown) => (failed = error ?? new Error("no write came back")));
     while (writesBack === undefined) {
+      if (failed !== undefined) throw failed;
       await Promise.race([back.catch(() => undefined), sleep(200)]);
       await poll();
     }
@@ -385,6 +387,7 @@ class PatroniHarness implements PatroniCluster {
         killPostmaster(node);
         this.orphans.delete(postmaster);
         await waitFor(() => node.postmasterPid() === undefined, 10_000);
+        if (node.postmasterPid() !== undefined) throw new UnderwayError("INVALID_STATE", `the postmaster of ${name} (pid ${postmaster}) did not stop within 10s of kill -9`);
       }
       this.launchPatroni(node);
     }

@@ -15,10 +15,13 @@ describe("the lease guard", () => {
   let db: FreshDatabase;
   let admin: pg.Client;
   const held: LeaseGuard[] = [];
+  const clients = new Map<LeaseGuard, pg.Client>();
   const guard = async (owner = newGuardOwner(), graceMs = 500, ttlSeconds = 3): Promise<LeaseGuard> => {
-    const client = await connect(db.url);
+    const client = await connect(db.url, { applicationName: "lease test" });
+    client.on("error", () => undefined);
     const g = new LeaseGuard(client, db.url, "underway", "public", graceMs, ttlSeconds, owner);
     held.push(g);
+    clients.set(g, client);
     const release = g.release.bind(g);
     g.release = async () => {
       await release();
@@ -49,11 +52,14 @@ describe("the lease guard", () => {
     const [first] = await renewers();
     // The renewing connection is cut, and the lease runs out before the database answers again.
     await admin.query("SELECT pg_terminate_backend($1)", [first]);
+    await until(async () => !(await renewers()).includes(first!));
     await admin.query(`UPDATE underway.leases SET expires_at = now() - interval '1 second' WHERE name = 'guard:public'`);
+    // Run out, and nobody took it: still this holder's.
     expect(await fenceHolds(g)).toBe(true);
+    // Renewed again, on a connection of its own made after the cut.
     await until(async () => ((await lease())?.left ?? 0) > 1);
     expect((await lease())!.owner).toBe(owner);
-    expect(await renewers()).not.toContain(first);
+    expect(await renewers()).toHaveLength(1);
     await g.release();
     expect(await lease()).toBeUndefined();
   });
@@ -62,7 +68,11 @@ describe("the lease guard", () => {
     const owner = newGuardOwner();
     const g = await guard(owner);
     await g.acquire();
-    // The same action after losing its connection: the lease still names it and has not run out.
+    // The action's connection is lost (its release could not delete the lease); it connects again.
+    const [lost] = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'lease test'`).then((r) => r.rows);
+    await admin.query("SELECT pg_terminate_backend($1)", [lost!.pid]);
+    await g.release();
+    expect((await lease())?.owner).toBe(owner);
     const again = await guard(owner, 0);
     await again.acquire();
     expect(await fenceHolds(again)).toBe(true);
@@ -70,7 +80,7 @@ describe("the lease guard", () => {
     await expect(other.acquire()).rejects.toThrow(/another underway process is working on schema "public"/);
     expect(await fenceHolds(other)).toBe(false);
     await again.release();
-    await g.release();
+    expect(await lease()).toBeUndefined();
   });
 
   it("a lease taken over after it ran out fences its old holder off, and the old holder does not take it back", async () => {
