@@ -306,24 +306,33 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
       return Number(rows[0]?.n ?? 0);
     }).catch(() => 0);
   const leaderChanges: LeaderChangeRecord[] = [];
-  /** A fault of the cluster's own: an outage for the application, measured as the time it could not write. */
-  const clusterFault = async (fault: ClusterFault, during: "backfill" | "complete") => {
-    const end = fault === "lag" ? () => undefined : workload.beginOutage();
+  /**
+   * Runs a fault as an outage of the application's: its lost connections are the outage's,
+   * and the longest it went without an acknowledged write around it is measured (seconds,
+   * null when writes did not come back in time).
+   */
+  const asOutage = async <T>(run: () => Promise<T>): Promise<{ value: T; noWritesSeconds: number | null }> => {
+    const end = workload.beginOutage();
     const writes = workload.watchWrites();
-    let result: Awaited<ReturnType<RehearsalTopology["inject"]>>;
+    let value: T;
     try {
-      result = await topology.inject(fault);
+      value = await run();
     } finally {
       end();
     }
+    const noWritesMs = await writes.end();
+    return { value, noWritesSeconds: noWritesMs === null ? null : Math.round(noWritesMs / 100) / 10 };
+  };
+  /** A fault of the cluster's own; all but `lag` are outages for the application. */
+  const clusterFault = async (fault: ClusterFault, during: "backfill" | "complete") => {
+    const { value: result, noWritesSeconds } = fault === "lag" ? { value: await topology.inject(fault), noWritesSeconds: undefined } : await asOutage(() => topology.inject(fault));
     if (result.injected === false) {
       records.find((x) => x.fault === fault)!.detail = result.detail;
       log(`fault ${fault}: ${result.detail}`);
       return;
     }
-    const noWritesMs = await writes.end();
     if (result.change) leaderChanges.push(result.change);
-    const extra: Partial<FaultRecord> = fault === "lag" ? {} : { noWritesSeconds: noWritesMs === null ? null : Math.round(noWritesMs / 100) / 10 };
+    const extra: Partial<FaultRecord> = fault === "lag" ? {} : { noWritesSeconds };
     if (during === "backfill" && fault !== "lag") extra.backfillRowsDone = await progress();
     record(fault, `${result.detail}${fault === "lag" ? ` (backfill --max-lag ${LAG_LIMIT})` : ""}`, extra);
   };
@@ -339,17 +348,12 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     {
       fault: "partition",
       inject: async () => {
-        const end = workload.beginOutage();
-        const writes = workload.watchWrites();
-        topology.cut();
-        await sleep(3000);
-        topology.heal();
-        end();
-        const noWritesMs = await writes.end();
-        record("partition", "every connection to the cluster reset and new ones refused for 3s", {
-          noWritesSeconds: noWritesMs === null ? null : Math.round(noWritesMs / 100) / 10,
-          backfillRowsDone: await progress(),
+        const { noWritesSeconds } = await asOutage(async () => {
+          topology.cut();
+          await sleep(3000);
+          topology.heal();
         });
+        record("partition", "every connection to the cluster reset and new ones refused for 3s", { noWritesSeconds, backfillRowsDone: await progress() });
       },
     },
     { fault: "switchover", inject: () => clusterFault("switchover", "backfill") },
