@@ -199,7 +199,12 @@ describe("the dashboard server", () => {
     expect(await running, String(failed)).not.toBeNull();
     unfollow();
     dashboard.poller.refresh();
-    await until("the finished job in /metrics", async () => sample(await scrape(), "underway_backfill_job_state", { ...job, state: "done" }) === 1, 15_000);
+    // A look already under way when start returned can show the job done and the phase not yet ready.
+    await until("the finished job and the ready phase in /metrics", async () => {
+      const text = await scrape();
+      return sample(text, "underway_backfill_job_state", { ...job, state: "done" }) === 1 &&
+        sample(text, "underway_migration_phase", { migration: "02_widen", phase: "ready" }) === 1;
+    }, 15_000);
     const done = await scrape();
     expect(sample(done, "underway_backfill_rows_total", job)).toBe(ROWS);
     expect(sample(done, "underway_migration_phase", { migration: "02_widen", phase: "ready" })).toBe(1);
