@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { connect, type Client } from "../src/db/connection.js";
-import { createDatabase, startLocalServer, type LocalServerOptions } from "../src/db/local-server.js";
+import { createDatabase, startLocalServer, type LocalServerOptions } from "../src/harness/local-server.js";
 import { UnderwayError } from "../src/errors.js";
 import type { BenchContext } from "./support/bench-context.js";
 import { formatBreakdown, runBreakdown } from "./support/breakdown.js";

@@ -11,7 +11,7 @@
  * when a function that needs them is first called (`loadSqlParser`, `createLogger`,
  * `createMetrics`, `serveMetrics`, `startDashboard`, `rehearse`...).
  */
-export { Migrator, describePhase } from "./engine/migrator.js";
+export { Migrator, describePhase } from "./run/migrator.js";
 export type {
   BackfillOptions,
   CompleteOptions,
@@ -21,17 +21,17 @@ export type {
   ResumeOptions,
   ResumeOutcome,
   StartOptions,
-} from "./engine/migrator.js";
+} from "./run/migrator.js";
 export { verifyDualWrite } from "./verify/verify.js";
 export type { VerifyReport, VerifyTableReport, MismatchRange } from "./verify/verify.js";
-export type { MigrationEvent } from "./engine/step-runner.js";
-export type { AuditActor, AuditEntry, AuditOutcome } from "./engine/audit.js";
-export type { MigrationPlan, Step, Action } from "./engine/step.js";
-export type { LockPolicy } from "./engine/lock-retry.js";
-export { loadMigrationFile, loadMigrationDir, migrationTemplate } from "./migration/load.js";
-export type { MigrationFile } from "./migration/load.js";
-export { parseMigration } from "./migration/schema.js";
-export type { Migration, Operation, OperationKind } from "./migration/schema.js";
+export type { MigrationEvent } from "./run/step-runner.js";
+export type { AuditActor, AuditEntry, AuditOutcome } from "./state/audit.js";
+export type { MigrationPlan, Step, Action } from "./plan/step.js";
+export type { LockPolicy } from "./run/lock-retry.js";
+export { loadMigrationFile, loadMigrationDir, migrationTemplate } from "./format/load.js";
+export type { MigrationFile } from "./format/load.js";
+export { parseMigration } from "./format/schema.js";
+export type { Migration, Operation, OperationKind } from "./format/schema.js";
 export type { Backfill, BackfillContext, BackfillProgress, BackfillResult } from "./backfill/backfill.js";
 export { BackfillJob } from "./backfill/backfill-job.js";
 export type { BackfillJobOptions } from "./backfill/backfill-job.js";

@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { ForegroundReading } from "../../src/backfill/foreground.js";
-import type { MigrationEvent } from "../../src/engine/step-runner.js";
+import type { MigrationEvent } from "../../src/run/step-runner.js";
 
 export interface BackfillProgressLog {
   onEvent: (event: MigrationEvent) => void;

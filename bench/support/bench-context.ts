@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Client } from "../../src/db/connection.js";
-import { loadMigrationFile, type MigrationFile } from "../../src/migration/load.js";
+import { loadMigrationFile, type MigrationFile } from "../../src/format/load.js";
 import type { PgbenchRun, PgbenchTarget } from "./pgbench.js";
 
 export interface BenchContext {

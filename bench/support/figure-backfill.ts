@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { BackfillProgress } from "../../src/backfill/backfill.js";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { bigintMigration, type BenchContext } from "./bench-context.js";
 import { backfillProgressLog } from "./backfill-progress.js";
 import { watchCpu, type CpuWindow } from "./cpu-usage.js";

@@ -3,7 +3,7 @@
  * during a default-throttled backfill, all on pgbench_accounts itself.
  */
 import { performance } from "node:perf_hooks";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { bigintMigration, type BenchContext } from "./bench-context.js";
 import { backfillProgressLog } from "./backfill-progress.js";

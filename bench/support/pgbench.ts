@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveBinDir } from "../../src/db/local-server.js";
+import { resolveBinDir } from "../../src/harness/local-server.js";
 
 /** Where pgbench connects: the database owner's role, over TCP on loopback. */
 export interface PgbenchTarget {

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { connect, type Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { InterruptedError, UnderwayError, describeError } from "../errors.js";
-import { stopReason, throwIfStopped } from "../engine/interrupt.js";
+import { stopReason, throwIfStopped } from "../util/interrupt.js";
 import type { Backfill, BackfillContext, BackfillResult } from "./backfill.js";
 import { runWorker, type WorkerOutcome } from "./backfill-worker.js";
 import { chooseBackfillWrite, ourTriggers, type BackfillWrite } from "./direct-write.js";

@@ -1,9 +1,8 @@
 import type { Client } from "../db/connection.js";
-import { connect, isConnectionLoss, isReadOnlyRefusal } from "../db/connection.js";
+import { connect, isConnectionLoss, isLockConflict, isReadOnlyRefusal } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
-import { isLockConflict } from "../engine/lock-retry.js";
-import { sleepUnlessStopped } from "../engine/interrupt.js";
+import { sleepUnlessStopped } from "../util/interrupt.js";
 import { JobStore, type RangeRow } from "./job-store.js";
 import { userUpdateTriggersSql, type BackfillWrite } from "./direct-write.js";
 import type { ForegroundGuard } from "./foreground.js";

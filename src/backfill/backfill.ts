@@ -1,5 +1,5 @@
 import type { ForegroundReading } from "./foreground.js";
-import type { DualWriteTable } from "../engine/dual-write.js";
+import type { DualWriteTable } from "../plan/dual-write.js";
 import type { ThrottleReason } from "./throttle-monitor.js";
 
 /** What a backfill reports while it runs. */

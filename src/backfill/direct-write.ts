@@ -1,7 +1,7 @@
 import type { Client } from "../db/connection.js";
 import { ident, literal, qualified } from "../db/ident.js";
-import { LEGACY_DUAL_WRITE_TRIGGER, assignmentInputs, type Assignment, type Binding, type DualWriteTable } from "../engine/dual-write.js";
-import { asValueExpression, onStoredRow, referencedColumns } from "../engine/sql-expression.js";
+import { LEGACY_DUAL_WRITE_TRIGGER, assignmentInputs, type Assignment, type Binding, type DualWriteTable } from "../plan/dual-write.js";
+import { asValueExpression, onStoredRow, referencedColumns } from "../plan/sql-expression.js";
 
 /**
  * How a backfill batch fills the new columns. The dual-write trigger can do it (the batch

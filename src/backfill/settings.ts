@@ -1,5 +1,5 @@
 import { UnderwayError } from "../errors.js";
-import { parseDurationMs } from "../engine/lock-retry.js";
+import { parseDurationMs } from "../util/time.js";
 
 /**
  * Limits a backfill job runs under. Stored with the job, so `underway throttle` (or the

@@ -1,5 +1,5 @@
 import { connectTimeoutOf, redactUrl, withConnectTimeout } from "../db/connection.js";
-import { parseDurationMs } from "../engine/lock-retry.js";
+import { parseDurationMs } from "../util/time.js";
 import { tlsPlanFor } from "../db/tls.js";
 import { UnderwayError } from "../errors.js";
 

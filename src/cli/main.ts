@@ -9,7 +9,7 @@ import { exitCodeFor, toUnderwayError } from "../errors.js";
 import { registerLintCommands } from "./lint-commands.js";
 import { registerRehearseCommand } from "./rehearse-command.js";
 import type { DemoFlags, GlobalOptions, NewFlags } from "./migration-commands.js";
-import type { ProgressPrinter } from "./output.js";
+import type { ProgressPrinter } from "../observe/progress-printer.js";
 import { observeOptions, registerObserveCommands, type ObserveFlags } from "./observe-commands.js";
 import { VERSION } from "./version.js";
 
@@ -69,7 +69,7 @@ export function buildProgram(): Command {
   const action =
     <A extends unknown[]>(pick: (commands: MigrationCommands) => (printer: ProgressPrinter, ...args: A) => Promise<void>) =>
     async (...args: A) => {
-      const [commands, { ProgressPrinter }, { stopOnSignals }] = await Promise.all([import("./migration-commands.js"), import("./output.js"), import("./signals.js")]);
+      const [commands, { ProgressPrinter }, { stopOnSignals }] = await Promise.all([import("./migration-commands.js"), import("../observe/progress-printer.js"), import("./signals.js")]);
       const options = args[args.length - 2] as GlobalOptions;
       const command = args[args.length - 1] as Command;
       const printer = new ProgressPrinter(process.stderr, Boolean(options.json) || (options as ObserveFlags).logFormat === "json");

@@ -7,19 +7,19 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { InterruptedError, UnderwayError } from "../errors.js";
-import { parseDurationMs } from "../engine/lock-retry.js";
-import { Migrator, describePhase, type MigrationRecord } from "../engine/migrator.js";
-import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../migration/load.js";
+import { parseDurationMs } from "../util/time.js";
+import { Migrator, describePhase, type MigrationRecord } from "../run/migrator.js";
+import { loadMigrationDir, loadMigrationFile, migrationTemplate } from "../format/load.js";
 import { connect, withUrlParameter, withoutPassword } from "../db/connection.js";
 import { displayIdent, ident } from "../db/ident.js";
 import { databaseUrlFrom } from "./database-url.js";
-import { type ProgressPrinter, formatSeconds } from "./output.js";
+import { type ProgressPrinter, formatSeconds } from "../observe/progress-printer.js";
 import { renderPlan } from "../lint/plan-report.js";
-import { describeHolder, type GuardState } from "../engine/migration-guard.js";
+import { describeHolder, type GuardState } from "../run/migration-guard.js";
 import type { JobSummary } from "../backfill/job-store.js";
 import type { VerifyReport } from "../verify/verify.js";
 import { parseForegroundTarget, parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
-import type { MigrationEvent } from "../engine/step-runner.js";
+import type { MigrationEvent } from "../run/step-runner.js";
 import { withObservation, type ObserveFlags } from "./observe-commands.js";
 
 /** The flags every database command has (main.ts's `connectionOptions`). */
@@ -367,7 +367,7 @@ export async function auditHistory(printer: ProgressPrinter, options: GlobalOpti
     limit = Number(options.limit);
     if (!Number.isInteger(limit) || limit <= 0) throw new UnderwayError("INVALID_ARGUMENT", `invalid --limit "${options.limit}": give a whole number of entries above 0`);
   }
-  const { auditLine } = await import("../engine/audit.js");
+  const { auditLine } = await import("../state/audit.js");
   const entries = await migratorFor(options, printer).auditTrail({ ...(options.migration ? { migration: options.migration } : {}), ...(limit ? { limit } : {}) });
   print(
     options,
@@ -508,7 +508,7 @@ export async function check(printer: ProgressPrinter, file: string, options: Glo
   }
   const migration = await loadMigrationFile(file);
   const plan = await migratorFor(options, printer).plan(migration);
-  const { checkPrivileges, formatPrivilegeReport } = await import("../engine/privileges.js");
+  const { checkPrivileges, formatPrivilegeReport } = await import("../run/privileges.js");
   const client = await connect(databaseUrlFrom(options));
   let report;
   try {

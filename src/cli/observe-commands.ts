@@ -2,8 +2,8 @@ import { databaseUrlFrom } from "./database-url.js";
 import type { Command } from "commander";
 import type { DestinationStream } from "pino";
 import { UnderwayError } from "../errors.js";
-import type { MigrationRecord } from "../engine/migrator.js";
-import type { MigrationEvent } from "../engine/step-runner.js";
+import type { MigrationRecord } from "../run/migrator.js";
+import type { MigrationEvent } from "../run/step-runner.js";
 import type { VerifyReport } from "../verify/verify.js";
 import { EventLog, createLogger, parseLogFormat, type LogFormat } from "../observe/event-log.js";
 import { EventMetrics, chainListeners } from "../observe/event-metrics.js";
@@ -12,7 +12,7 @@ import type { HttpServer } from "../observe/http-server.js";
 import { DEFAULT_DASHBOARD_PORT, isLoopback } from "../dashboard/address.js";
 // These two load the HTTP server (and the dashboard) on their first call, not with this module.
 import { serveMetrics, startDashboard } from "../on-demand.js";
-import type { ProgressPrinter } from "./output.js";
+import type { ProgressPrinter } from "../observe/progress-printer.js";
 
 /** The flags `observeOptions` adds. */
 export interface ObserveFlags {

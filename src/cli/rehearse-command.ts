@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UnderwayError } from "../errors.js";
-import { parseDurationMs } from "../engine/lock-retry.js";
+import { parseDurationMs } from "../util/time.js";
 import { FAULTS, TOPOLOGIES, allFaults, type Fault, type TopologyKind } from "../rehearse/faults.js";
 import type { RehearsalOptions } from "../rehearse/rehearsal.js";
 import { FAKE_KINDS, MASK_RULES, type MaskRule } from "../mask/policy.js";

@@ -1,5 +1,5 @@
 import { signalExitCode } from "../errors.js";
-import type { ProgressPrinter } from "./output.js";
+import type { ProgressPrinter } from "../observe/progress-printer.js";
 
 /** A running phase's stop button: SIGINT and SIGTERM abort `signal`; `dispose` puts the defaults back. */
 export interface SignalStop {

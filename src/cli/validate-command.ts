@@ -9,7 +9,7 @@
  */
 import { stat } from "node:fs/promises";
 import { UnderwayError } from "../errors.js";
-import { loadMigrationFile, migrationPaths, migrationValue } from "../migration/load.js";
+import { loadMigrationFile, migrationPaths, migrationValue } from "../format/load.js";
 import { loadSqlParser, parseSql } from "../lint/sql-parser.js";
 
 export interface ValidateFlags {

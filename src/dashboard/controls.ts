@@ -1,5 +1,5 @@
 import { UnderwayError } from "../errors.js";
-import { Migrator } from "../engine/migrator.js";
+import { Migrator } from "../run/migrator.js";
 import { parseMaxLag, parseMaxRate, type BackfillSettings } from "../backfill/settings.js";
 
 /** What a control did: the tables whose jobs it changed. */

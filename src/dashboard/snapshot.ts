@@ -1,9 +1,9 @@
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { JobStore, type JobSummary } from "../backfill/job-store.js";
-import { stateSchemaExists } from "../engine/state-schema.js";
-import type { Phase } from "../engine/migrator.js";
-import type { Action } from "../engine/step.js";
+import { stateSchemaExists } from "../state/state-schema.js";
+import type { Phase } from "../run/migrator.js";
+import type { Action } from "../plan/step.js";
 import { observedPhase, type ObservedPhase } from "../observe/phase.js";
 
 /** A migration as the dashboard lists it. */

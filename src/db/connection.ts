@@ -269,3 +269,9 @@ export function isConnectionLoss(error: unknown): boolean {
   const message = error instanceof Error ? error.message : "";
   return /Connection terminated|connection .*(closed|lost|ended)|Client has encountered a connection error|not queryable|timeout expired/i.test(message);
 }
+
+/** Lock timeout (55P03) and deadlock (40P01) end one attempt; anything else is a real failure. */
+export function isLockConflict(error: unknown): boolean {
+  const state = sqlState(error);
+  return state === "55P03" || state === "40P01";
+}

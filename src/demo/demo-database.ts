@@ -5,7 +5,7 @@
  */
 import { connect, type Client } from "../db/connection.js";
 import { ident, literal } from "../db/ident.js";
-import { createDatabase, startLocalServer, type LocalServer } from "../db/local-server.js";
+import { createDatabase, startLocalServer, type LocalServer } from "../harness/local-server.js";
 import { UnderwayError } from "../errors.js";
 
 /** The schemas the demo owns: the table's, the state schema, and the version schemas. */
@@ -35,7 +35,7 @@ const EMBEDDED_DATABASE = "underway_demo";
 const EMBEDDED_ROLE = "underway_demo";
 
 /**
- * The migration guard's advisory lock (see AdvisoryLockGuard in engine/migration-guard.ts):
+ * The migration guard's advisory lock (see AdvisoryLockGuard in run/migration-guard.ts):
  * whoever holds it for the demo's schemas is a migrator working on them.
  */
 const GUARD_LOCK_CLASS = 0x756e6477;

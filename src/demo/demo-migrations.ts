@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadMigrationFile, type MigrationFile } from "../migration/load.js";
+import { loadMigrationFile, type MigrationFile } from "../format/load.js";
 
 export const DEMO_TABLE = "accounts";
 

@@ -16,9 +16,9 @@
  */
 import { connect, type Client } from "../db/connection.js";
 import { UnderwayError, toUnderwayError } from "../errors.js";
-import { Migrator } from "../engine/migrator.js";
-import type { MigrationFile } from "../migration/load.js";
-import { ProgressPrinter } from "../cli/output.js";
+import { Migrator } from "../run/migrator.js";
+import type { MigrationFile } from "../format/load.js";
+import { ProgressPrinter } from "../observe/progress-printer.js";
 import { auditAccounts, fillAccounts, type AccountsAudit } from "./accounts.js";
 import { openEmbeddedDatabase, openExternalDatabase, type DemoDatabase, type DemoSchemas } from "./demo-database.js";
 import { DEMO_TABLE, writeDemoMigrations, type DemoMigrations } from "./demo-migrations.js";

@@ -4,7 +4,7 @@
  * schema), and whether the new version schema is in place.
  */
 import type { Client } from "../db/connection.js";
-import { TEMP_PREFIX } from "../engine/version-schema.js";
+import { TEMP_PREFIX } from "../plan/version-mapping.js";
 import { DEMO_TABLE } from "./demo-migrations.js";
 
 export interface FinalSchema {

@@ -4,7 +4,7 @@
  * step is running, so the slowest query can be blamed on it.
  */
 import type { BackfillProgress } from "../backfill/backfill.js";
-import type { MigrationEvent } from "../engine/step-runner.js";
+import type { MigrationEvent } from "../run/step-runner.js";
 import type { LatencyRecorder } from "./latency.js";
 import type { StepTiming } from "./summary.js";
 

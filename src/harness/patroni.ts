@@ -13,10 +13,10 @@ import { chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "../db/connection.js";
-import { serverOwner } from "../db/local-server.js";
+import { serverOwner } from "./local-server.js";
 import { UnderwayError } from "../errors.js";
 import { startPgBouncer, type PgBouncer } from "./pgbouncer.js";
-import { accepts, forEachLine, freePort } from "../util/local-net.js";
+import { accepts, forEachLine, freePort } from "./local-net.js";
 
 export const PATRONI_BINARY = "/usr/bin/patroni";
 export const ETCD_BINARY = "/usr/bin/etcd";

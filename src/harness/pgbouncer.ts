@@ -4,8 +4,8 @@ import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UnderwayError } from "../errors.js";
-import { serverOwner } from "../db/local-server.js";
-import { accepts, freePort } from "../util/local-net.js";
+import { serverOwner } from "./local-server.js";
+import { accepts, freePort } from "./local-net.js";
 
 /**
  * A throwaway PgBouncer (the system's, `/usr/sbin/pgbouncer`) in front of a local server,

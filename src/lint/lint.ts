@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join } from "node:path";
 
 import { UnderwayError } from "../errors.js";
-import { migrationNameFromPath } from "../migration/file-name.js";
+import { migrationNameFromPath } from "../format/file-name.js";
 import { checkStatement } from "./checks/statements.js";
 import type { LintConfig } from "./config.js";
 import { compareFindings } from "./finding.js";
@@ -118,7 +118,7 @@ export async function lintFile(path: string, options: LintOptions = {}): Promise
     findings = lintSql(text, { file: path, target, assumeInTransaction: options.assumeInTransaction, knowledge });
   } else {
     // The YAML and schema parsers load only for migration files: linting .sql files needs neither.
-    const [{ loadMigrationFile }, { embeddedSql }] = await Promise.all([import("../migration/load.js"), import("./migration-sql.js")]);
+    const [{ loadMigrationFile }, { embeddedSql }] = await Promise.all([import("../format/load.js"), import("./migration-sql.js")]);
     await loadMigrationFile(path);
     findings = [];
     for (const embedded of embeddedSql(text)) {

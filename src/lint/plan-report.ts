@@ -8,7 +8,7 @@
 import type { AlterTableCmd, Node } from "libpg-query";
 
 import { connect } from "../db/connection.js";
-import type { Action, MigrationPlan, Step } from "../engine/step.js";
+import type { Action, MigrationPlan, Step } from "../plan/step.js";
 import { kindOf, nodeAs } from "./ast.js";
 import { checkStatement } from "./checks/statements.js";
 import type { Finding } from "./finding.js";

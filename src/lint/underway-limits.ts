@@ -5,12 +5,12 @@
  * the operation is taken to be accepted. Kept in step with the engine:
  * - a column underway must copy (a type change, SET NOT NULL, and every column of a
  *   create_constraint) cannot be an identity or generated column, nor one a generated column
- *   is computed from, nor one an exclusion constraint covers (operations/duplicate-columns.ts,
+ *   is computed from, nor one an exclusion constraint covers (plan/operations/duplicate-columns.ts,
  *   and the dependents check that refuses to drop a generated column at complete);
  * - the copy's indexes are built with CREATE INDEX CONCURRENTLY, which PostgreSQL refuses on
  *   a partitioned table ("cannot create index on partitioned table concurrently"), as it
  *   refuses a NOT VALID foreign key on one before PostgreSQL 18;
- * - drop_column refuses a primary-key column (operations/drop-column.ts).
+ * - drop_column refuses a primary-key column (plan/operations/drop-column.ts).
  */
 import type { SchemaKnowledge, TableFacts } from "./schema-knowledge.js";
 import type { Target } from "./target.js";

@@ -4,7 +4,7 @@
 import { readFile } from "node:fs/promises";
 import * as z from "zod";
 import { UnderwayError } from "../errors.js";
-import { migrationValue } from "../migration/load.js";
+import { migrationValue } from "../format/load.js";
 import { FAKE_KINDS, MASK_RULES, type MaskPolicy } from "./policy.js";
 
 const rule = z.enum(MASK_RULES);

@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import type { DestinationStream, Logger } from "pino";
 import { UnderwayError, toUnderwayError } from "../errors.js";
-import type { MigrationRecord } from "../engine/migrator.js";
-import type { MigrationEvent } from "../engine/step-runner.js";
+import type { MigrationRecord } from "../run/migrator.js";
+import type { MigrationEvent } from "../run/step-runner.js";
 import { eventMigration } from "./event-metrics.js";
 import { observedPhase, phaseOfStep, type ObservedPhase } from "./phase.js";
 

@@ -1,6 +1,6 @@
-import type { MigrationRecord } from "../engine/migrator.js";
-import type { MigrationEvent } from "../engine/step-runner.js";
-import type { Action } from "../engine/step.js";
+import type { MigrationRecord } from "../run/migrator.js";
+import type { MigrationEvent } from "../run/step-runner.js";
+import type { Action } from "../plan/step.js";
 import type { VerifyReport } from "../verify/verify.js";
 import type { MigrationMetrics } from "./metrics.js";
 import { observedPhase, phaseOfStep, type ObservedPhase } from "./phase.js";

@@ -4,7 +4,7 @@ import type { JobState } from "../backfill/job-store.js";
 import type { ForegroundReading } from "../backfill/foreground.js";
 import type { ThrottleReason } from "../backfill/throttle-monitor.js";
 import type { VerifyReport } from "../verify/verify.js";
-import type { Action } from "../engine/step.js";
+import type { Action } from "../plan/step.js";
 import { OBSERVED_PHASES, type ObservedPhase } from "./phase.js";
 
 const require = createRequire(import.meta.url);

@@ -1,5 +1,5 @@
-import type { Action } from "../engine/step.js";
-import type { Phase } from "../engine/migrator.js";
+import type { Action } from "../plan/step.js";
+import type { Phase } from "../run/migrator.js";
 
 /**
  * Where a migration is, as metrics, logs and the dashboard tell it: the stored phase,

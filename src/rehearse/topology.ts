@@ -10,12 +10,12 @@
  *   The clients reach HAProxy (or PgBouncer) through a TCP relay that stands for the
  *   network between them and the cluster, which the `partition` fault cuts.
  */
-import type { LocalServer } from "../db/local-server.js";
+import type { LocalServer } from "../harness/local-server.js";
 import { UnderwayError } from "../errors.js";
 import { startPatroniCluster, type LeaderChange, type PatroniCluster } from "../harness/patroni.js";
-import { failover, pauseReplay, resumeReplay, startCluster, type Cluster } from "./cluster.js";
+import { failover, pauseReplay, resumeReplay, startCluster, type Cluster } from "../harness/cluster.js";
 import type { Fault, TopologyKind } from "./faults.js";
-import { TcpProxy } from "./tcp-proxy.js";
+import { TcpProxy } from "../harness/tcp-proxy.js";
 
 /** A leader change a fault caused, as the topology saw it. */
 export interface LeaderChangeRecord {

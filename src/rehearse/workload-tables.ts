@@ -6,8 +6,8 @@
  */
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
-import type { MigrationPlan } from "../engine/step.js";
-import type { VersionMapping } from "../engine/version-schema.js";
+import type { MigrationPlan } from "../plan/step.js";
+import type { VersionMapping } from "../plan/version-mapping.js";
 import type { TableView, WitnessKind } from "./ledger.js";
 
 export interface WorkloadTable {

@@ -1,7 +1,7 @@
 import { sqlState, type Client } from "../db/connection.js";
 import { ident, literal, qualified } from "../db/ident.js";
-import type { DualWriteTable } from "../engine/dual-write.js";
-import { asValueExpression, onStoredRow } from "../engine/sql-expression.js";
+import type { DualWriteTable } from "../plan/dual-write.js";
+import { asValueExpression, onStoredRow } from "../plan/sql-expression.js";
 import { describeError } from "../errors.js";
 import { choosePaging, tablePages, type Key } from "../backfill/paging.js";
 

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import type { BackfillProgress } from "../../src/backfill/backfill.js";
 import { directBackfill } from "../../src/backfill/direct-write.js";
-import type { DualWriteTable } from "../../src/engine/dual-write.js";
+import type { DualWriteTable } from "../../src/plan/dual-write.js";
 import { UnderwayError } from "../../src/errors.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { migrationFile } from "../support/migrations.js";

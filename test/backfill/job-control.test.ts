@@ -2,7 +2,7 @@ import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { CLI, runUntil } from "../support/cli.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";

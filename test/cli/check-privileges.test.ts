@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { schemaSnapshot } from "../support/schema-snapshot.js";
 import { json, query, scratchDir, underway, writeMigration } from "./run-cli.js";

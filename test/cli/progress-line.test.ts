@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ProgressPrinter } from "../../src/cli/output.js";
+import { ProgressPrinter } from "../../src/observe/progress-printer.js";
 import type { BackfillProgress } from "../../src/backfill/backfill.js";
 
 /** The backfill's progress line says what is true: paused when paused, no ETA it cannot know. */

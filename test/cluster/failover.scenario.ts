@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failover, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { accountsDatabase, backfillCoverage, backfillRowsDone, completeAndAudit, printFigures, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
 
 const ROWS = 120_000;

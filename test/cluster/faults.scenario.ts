@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { pauseReplay, replicaLagBytes, resumeReplay, startCluster, TcpProxy, type Cluster } from "../support/cluster.js";
 import { accountsDatabase, completeAndAudit, printFigures, queryOnce, startWorkload, underway, widenScore, type ScenarioWorkload } from "../support/fault-workload.js";

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { accountsDatabase, printFigures, queryOnce, startWorkload, underway, widenScore } from "../support/fault-workload.js";
-import type { MigrationPlan } from "../../src/engine/step.js";
+import type { MigrationPlan } from "../../src/plan/step.js";
 import type { AppVersion } from "../../src/rehearse/workload-tables.js";
 
 const ROWS = 40_000;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPatroniCluster, type PatroniCluster } from "../../src/harness/patroni.js";
 import { connect } from "../../src/db/connection.js";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { backfillCoverage, backfillRowsDone, completeAndAudit, accountsDatabase, printFigures, queryOnce, startWorkload, underway, until, widenScore } from "../support/fault-workload.js";
 
 const ROWS = 120_000;

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { failover, pauseReplay, resumeReplay, startCluster, TcpProxy, waitForReplay, type Cluster } from "../support/cluster.js";
 import { connect } from "../../src/db/connection.js";
-import { Migrator } from "../../src/engine/migrator.js";
-import type { MigrationEvent } from "../../src/engine/step-runner.js";
+import { Migrator } from "../../src/run/migrator.js";
+import type { MigrationEvent } from "../../src/run/step-runner.js";
 import { accountsDatabase, queryOnce, until, widenScore } from "../support/fault-workload.js";
 
 /**

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { convertFile } from "../../src/convert/convert-file.js";
-import { Migrator } from "../../src/engine/migrator.js";
-import { loadMigrationFile } from "../../src/migration/load.js";
+import { Migrator } from "../../src/run/migrator.js";
+import { loadMigrationFile } from "../../src/format/load.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { runLintCli } from "../lint/support/run-lint-cli.js";
 

@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
-import { Migrator, type MigrationRecord } from "../../src/engine/migrator.js";
+import { Migrator, type MigrationRecord } from "../../src/run/migrator.js";
 import { startDashboard, type Dashboard } from "../../src/dashboard/dashboard.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";
 import { json, underway } from "../cli/run-cli.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { chromium, type BrowserContext } from "playwright-core";
-import type { MigrationFile } from "../../src/migration/load.js";
+import type { MigrationFile } from "../../src/format/load.js";
 import { migrationFile } from "../support/migrations.js";
 
 /** Creates `accounts (id bigint PRIMARY KEY, balance integer)` with `rows` rows, as the database's owner. */

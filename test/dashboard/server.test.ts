@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { UnderwayError } from "../../src/errors.js";
 import { startDashboard, type Dashboard } from "../../src/dashboard/dashboard.js";
 import type { DashboardSnapshot } from "../../src/dashboard/snapshot.js";

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/db/connection.js";
-import { createDatabase, resolveBinDir, startLocalServer, type LocalServer } from "../../src/db/local-server.js";
+import { createDatabase, resolveBinDir, startLocalServer, type LocalServer } from "../../src/harness/local-server.js";
 import { freshDatabase, serverInfo } from "../support/database.js";
 
 async function queryOne<T>(url: string, sql: string): Promise<T> {

@@ -1,6 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { describePlan, renderPlan } from "../../src/lint/plan-report.js";
 import { loadSqlParser } from "../../src/lint/sql-parser.js";
 import { freshDatabase, type FreshDatabase } from "../support/database.js";

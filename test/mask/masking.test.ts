@@ -8,7 +8,7 @@ import { personalKind } from "../../src/mask/detect.js";
 import { resolveMasking, selectList, type MaskPlan } from "../../src/mask/masking-plan.js";
 import type { MaskPolicy } from "../../src/mask/policy.js";
 import { loadMaskFile } from "../../src/mask/rules-file.js";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import { copySample } from "../../src/rehearse/seed-data.js";
 import { migrationFile } from "../support/migrations.js";
 import { underway } from "../cli/run-cli.js";

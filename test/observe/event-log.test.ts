@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventLog, createLogger, humanLine, parseLogFormat } from "../../src/observe/event-log.js";
 import { UnderwayError } from "../../src/errors.js";
-import type { MigrationEvent } from "../../src/engine/step-runner.js";
+import type { MigrationEvent } from "../../src/run/step-runner.js";
 
 function capture(): { lines: string[]; stream: { write(line: string): void } } {
   const lines: string[] = [];

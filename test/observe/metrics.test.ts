@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EventMetrics, chainListeners } from "../../src/observe/event-metrics.js";
 import { createMetrics } from "../../src/observe/metrics.js";
-import type { MigrationEvent } from "../../src/engine/step-runner.js";
+import type { MigrationEvent } from "../../src/run/step-runner.js";
 import type { BackfillProgress } from "../../src/backfill/backfill.js";
 import { sample } from "./prometheus-text.js";
 

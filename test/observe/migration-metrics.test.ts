@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
-import { ProgressPrinter } from "../../src/cli/output.js";
+import { Migrator } from "../../src/run/migrator.js";
+import { ProgressPrinter } from "../../src/observe/progress-printer.js";
 import { observeRun } from "../../src/cli/observe-commands.js";
 import { EventMetrics } from "../../src/observe/event-metrics.js";
 import { createMetrics } from "../../src/observe/metrics.js";

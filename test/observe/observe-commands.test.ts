@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ProgressPrinter } from "../../src/cli/output.js";
+import { ProgressPrinter } from "../../src/observe/progress-printer.js";
 import { withObservation } from "../../src/cli/observe-commands.js";
 import { UnderwayError } from "../../src/errors.js";
-import type { MigrationRecord } from "../../src/engine/migrator.js";
+import type { MigrationRecord } from "../../src/run/migrator.js";
 import type { VerifyReport } from "../../src/verify/verify.js";
 import { sample } from "./prometheus-text.js";
 

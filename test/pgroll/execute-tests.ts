@@ -3,10 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
-import { loadMigrationFile } from "../../src/migration/load.js";
+import { Migrator } from "../../src/run/migrator.js";
+import { loadMigrationFile } from "../../src/format/load.js";
 import { UnderwayError } from "../../src/errors.js";
-import { dualWriteFunctionName } from "../../src/engine/dual-write.js";
+import { dualWriteFunctionName } from "../../src/plan/dual-write.js";
 import { freshDatabase, serverInfo } from "../support/database.js";
 
 /**

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/db/connection.js";
 import { qualified } from "../../src/db/ident.js";
-import { createDatabase } from "../../src/db/local-server.js";
+import { createDatabase } from "../../src/harness/local-server.js";
 import { underway, type CliRun } from "../cli/run-cli.js";
 import { until } from "../dashboard/fixture.js";
 import { CLI } from "../support/cli.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/db/connection.js";
-import { createDatabase } from "../../src/db/local-server.js";
+import { createDatabase } from "../../src/harness/local-server.js";
 import { json, underway, type CliRun } from "../cli/run-cli.js";
 import { serverInfo } from "../support/database.js";
 import { startTlsServer, type TlsServer } from "../support/tls-server.js";

@@ -1,5 +1,5 @@
 import pg from "pg";
-import { Migrator } from "../../src/engine/migrator.js";
+import { Migrator } from "../../src/run/migrator.js";
 import type { FreshDatabase } from "./database.js";
 import { migrationFile } from "./migrations.js";
 

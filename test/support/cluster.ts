@@ -14,5 +14,5 @@ export {
   type Cluster,
   type ClusterOptions,
   type Failover,
-} from "../../src/rehearse/cluster.js";
-export { TcpProxy } from "../../src/rehearse/tcp-proxy.js";
+} from "../../src/harness/cluster.js";
+export { TcpProxy } from "../../src/harness/tcp-proxy.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { connect } from "../../src/db/connection.js";
 import { ident } from "../../src/db/ident.js";
-import { createDatabase } from "../../src/db/local-server.js";
+import { createDatabase } from "../../src/harness/local-server.js";
 
 export interface FreshDatabase {
   /** Connects as the non-superuser owner role; what the product under test uses. */

@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import pg from "pg";
 import { connect } from "../../src/db/connection.js";
-import { createDatabase, type LocalServer } from "../../src/db/local-server.js";
-import { Migrator } from "../../src/engine/migrator.js";
-import type { MigrationPlan } from "../../src/engine/step.js";
+import { createDatabase, type LocalServer } from "../../src/harness/local-server.js";
+import { Migrator } from "../../src/run/migrator.js";
+import type { MigrationPlan } from "../../src/plan/step.js";
 import { LatencyHistograms } from "../../src/rehearse/latency.js";
 import { auditTable, type TableAudit } from "../../src/rehearse/ledger.js";
 import { LedgerWorkload } from "../../src/rehearse/workload.js";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
-import { startLocalServer, type LocalServerOptions } from "../../src/db/local-server.js";
+import { startLocalServer, type LocalServerOptions } from "../../src/harness/local-server.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import YAML from "yaml";
-import { loadMigrationFile, type MigrationFile } from "../../src/migration/load.js";
+import { loadMigrationFile, type MigrationFile } from "../../src/format/load.js";
 
 /** Writes a migration to a temporary YAML file and loads it through the real loader. */
 export async function migrationFile(name: string, operations: unknown[], extra: Record<string, unknown> = {}): Promise<MigrationFile> {

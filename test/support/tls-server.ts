@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serverOwner, startLocalServer, type LocalServer } from "../../src/db/local-server.js";
+import { serverOwner, startLocalServer, type LocalServer } from "../../src/harness/local-server.js";
 import { serverInfo } from "./database.js";
 
 /** The files of a throwaway CA, a server certificate it signed, a client certificate, and a CA that signed neither. */
