@@ -25,7 +25,8 @@ describe("underway dashboard and --metrics-port, through the binary", () => {
       const started = JSON.parse(await until("the address on stdout", () => run.lines[0], 20_000)) as { url: string; urlWithToken: string; token: string; metricsUrl: string };
       expect(started.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
       expect(started.urlWithToken).toBe(`${started.url}?token=${started.token}`);
-      expect(run.stderr()).toContain(`controls need this token: ${started.token}`);
+      // stderr is a pipe of its own: its line may come in after stdout's.
+      await until("the token on stderr", () => run.stderr().includes(`controls need this token: ${started.token}`) || undefined, 20_000);
       expect((await fetch(started.url)).status).toBe(200);
       expect(await (await fetch(started.metricsUrl)).text()).toContain("underway_state_polls_total");
       const refused = await fetch(new URL("/api/pause", started.url), { method: "POST", headers: { authorization: "Bearer nope-nope-nope-nope" } });

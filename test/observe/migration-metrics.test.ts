@@ -35,17 +35,21 @@ describe("metrics of a running migration", () => {
   it("counts every backfilled row, retries behind a lock, the phase and a verification", async () => {
     const metrics = createMetrics();
     const observed = new EventMetrics(metrics, { migration: "01_widen" });
-    const migrator = new Migrator({
-      databaseUrl: db.url,
-      lockPolicy: { lockTimeoutMs: 100, baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 100 },
-      onEvent: observed.onEvent,
-    });
-    // A long transaction holds a lock every ALTER TABLE needs; it ends after a while.
+    // A long transaction holds a lock every ALTER TABLE needs; it ends after the third retry
+    // (not after a fixed time, which a slow machine could spend before the first attempt).
     const blocker = new pg.Client({ connectionString: db.url });
     await blocker.connect();
     await blocker.query("BEGIN");
     await blocker.query("SELECT count(*) FROM accounts");
-    const release = setTimeout(() => void blocker.query("COMMIT"), 1200);
+    let retries = 0;
+    const migrator = new Migrator({
+      databaseUrl: db.url,
+      lockPolicy: { lockTimeoutMs: 100, baseDelayMs: 50, maxDelayMs: 100, maxAttempts: 100 },
+      onEvent: (event) => {
+        observed.onEvent(event);
+        if (event.type === "retry" && ++retries === 3) void blocker.query("COMMIT");
+      },
+    });
     try {
       const record = await migrator.start(
         await migrationFile("01_widen", [
@@ -55,7 +59,6 @@ describe("metrics of a running migration", () => {
       observed.record(record);
       observed.verified((await migrator.verify()).report);
     } finally {
-      clearTimeout(release);
       await blocker.end();
     }
     const text = await metrics.text();
@@ -91,15 +94,19 @@ describe("metrics of a running migration", () => {
         await migrationFile("02_triple", [
           { alter_column: { table: "accounts", column: "balance", type: "bigint", up: "balance * 3", down: "balance / 3" } },
         ]),
-        { settings: { maxRate: 10_000 } },
+        { settings: { maxRate: 4000 } },
       );
+      let settled = false;
+      void running.then(() => (settled = true), () => (settled = true));
+      // Two scrapes while the backfill is under way (about 10 s at this rate), each a count between 0 and ROWS.
       const seen: number[] = [];
-      while (seen.length < 2) {
+      while (seen.length < 2 && !settled) {
         await new Promise((r) => setTimeout(r, 1200));
         const rows = await scrape();
         if (rows !== undefined && rows > 0 && rows < ROWS) seen.push(rows);
       }
       const record = await running;
+      expect(seen, "two scrapes in the middle of the backfill").toHaveLength(2);
       observation.record(record);
       expect(seen[1]).toBeGreaterThan(seen[0]!);
       expect(await scrape()).toBe(ROWS);

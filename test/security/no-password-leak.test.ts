@@ -140,13 +140,14 @@ describe("no password in any output, log, metric, page or state row", () => {
     const file = await writeMigration("01_widen", [{ alter_column: { table: "accounts", column: "balance", type: "bigint", up: "balance::bigint * 2", down: "(balance / 2)::integer" } }]);
     expectExit(await run(["start", file, "--no-backfill", "--json", "--verbose", "--log-format", "json"]), 0);
 
-    const backfill = launch(["resume", "--workers", "2", "--max-rate", "4000", "--metrics-port", "0", "--log-format", "json", "--verbose"]);
+    // A slow rate (30,000 rows at 1,000 a second) so that the backfill is still running when pause comes, on a slow machine too.
+    const backfill = launch(["resume", "--workers", "2", "--max-rate", "1000", "--metrics-port", "0", "--log-format", "json", "--verbose"]);
     const metricsUrl = await until("the metrics address in the JSON logs", () => /"metricsUrl":"([^"]+)"/.exec(backfill.stderr())?.[1], 20_000);
     await until("backfill rows in /metrics", async () => /underway_backfill_rows_total\{[^}]*\} [1-9]/.test(await fetchText("resume --metrics-port /metrics", metricsUrl)), 20_000);
     expectExit(await run(["jobs", "--json", "--verbose"]), 0);
     expectExit(await run(["status", "--json", "--verbose"]), 0);
     expectExit(await run(["status", "--verbose"]), 0);
-    expectExit(await run(["throttle", "--max-rate", "3000", "--json", "--verbose"]), 0);
+    expectExit(await run(["throttle", "--max-rate", "1500", "--json", "--verbose"]), 0);
     await fetchText("dashboard /api/state during the backfill", new URL("/api/state", dashboardUrl));
     record("dashboard /events during the backfill", await firstEvents(new URL("/events", dashboardUrl)));
     // pause holds the workers of the running resume; a second resume un-pauses them and leaves the work to it.
