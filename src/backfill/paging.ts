@@ -1,5 +1,6 @@
 import type { Client } from "../db/connection.js";
 import { ident, identList, qualified } from "../db/ident.js";
+import { serverProfile } from "../dialect/server-profile.js";
 import { UnderwayError } from "../errors.js";
 
 /** A key tuple, each value as PostgreSQL prints it (text keeps bigint and numeric exact). */
@@ -64,6 +65,8 @@ export async function choosePaging(client: Client, schema: string, table: string
     );
     return { kind: "key", columns: key.map((c, i) => ({ name: c.name, type: qualifiedTypes[i]?.t ?? c.type })), touch };
   }
+  const dialect = await serverProfile(client);
+  if (!dialect.tidRangeScan) throw new UnderwayError("BACKFILL_ABORTED", `cannot backfill ${schema}.${table}: it has no unique NOT NULL key, and ${dialect.name} has no ctid to page by; add a primary key`);
   return { kind: "ctid", touch };
 }
 

@@ -12,7 +12,7 @@ import { RULES } from "./rules.js";
 import { SchemaKnowledge } from "./schema-knowledge.js";
 import type { TableFacts } from "./schema-knowledge.js";
 import type { SqlStatement, TextMap, TextPosition } from "./sql-parser.js";
-import type { Target } from "./target.js";
+import { targetProfile, type Target } from "./target.js";
 
 export interface LintTextOptions {
   /** Names the file in findings. */
@@ -238,7 +238,7 @@ export class LintContext {
       hint: details.hint,
       ...data,
     } as Finding;
-    if (this.target.engine !== "postgres") finding.basis = "documented";
+    if (targetProfile(this.target).basis === "documented") finding.basis = "documented";
     this.findings.push(finding);
   }
 }

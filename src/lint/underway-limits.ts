@@ -13,7 +13,7 @@
  * - drop_column refuses a primary-key column (plan/operations/drop-column.ts).
  */
 import type { SchemaKnowledge, TableFacts } from "./schema-knowledge.js";
-import type { Target } from "./target.js";
+import { postgresLacks, type Target } from "./target.js";
 
 /** Why start would refuse an operation, and what to run instead. */
 export interface Refusal {
@@ -82,7 +82,7 @@ export function concurrentIndexRefusal(table: TableFacts | undefined, unique: bo
 /** Why a NOT VALID foreign key on the table (underway create_constraint type foreign_key) fails, if it does. */
 export function notValidForeignKeyRefusal(table: TableFacts | undefined, target: Target): Refusal | undefined {
   if (table === undefined || table.created || !table.partitioned) return undefined;
-  if (target.engine !== "postgres" || target.major >= 18) return undefined;
+  if (!postgresLacks(target, "notValidForeignKeyOnPartitioned")) return undefined;
   return {
     reason: `${quoted(table.name)} is partitioned: before PostgreSQL 18 a foreign key cannot be added to it NOT VALID (underway's create_constraint does)`,
     instead: `add the foreign key NOT VALID to each partition and VALIDATE it there, then ALTER TABLE ${table.name} ADD FOREIGN KEY (...), which attaches them without checking the rows again`,

@@ -1,6 +1,7 @@
 import type { Client } from "../db/connection.js";
-import { ReadOnlySessionError, connect, isConnectionLoss, isPooled, isReadOnlyRefusal, formatMs, isQueryTimeout, readOnlyReason, redactUrl, serverMajorVersion, sqlState } from "../db/connection.js";
+import { ReadOnlySessionError, connect, isConnectionLoss, isPooled, isReadOnlyRefusal, formatMs, isQueryTimeout, readOnlyReason, redactUrl, sqlState } from "../db/connection.js";
 import { displayIdent, ident, qualified } from "../db/ident.js";
+import { serverProfile } from "../dialect/server-profile.js";
 import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
 import { throwIfStopped } from "../util/interrupt.js";
 import { runThrottleQuery } from "../backfill/throttle-monitor.js";
@@ -963,10 +964,7 @@ export class Migrator {
     reached.once = true;
     let guard: MigrationGuard | undefined;
     try {
-      const major = await serverMajorVersion(client);
-      if (major < 14) {
-        throw new UnderwayError("INVALID_STATE", `PostgreSQL ${major} is not supported; underway needs PostgreSQL 14 or newer`);
-      }
+      await serverProfile(client); // refuses a server older than underway supports
       // Type names and expressions in a migration file mean what they mean in its schema, as
       // in pgroll. Each step's transaction sets it too; behind a pooler only that holds.
       if (!isPooled(client)) await client.query(`SET search_path TO ${ident(this.schema)}`);

@@ -12,6 +12,7 @@
  */
 import type { Client } from "pg";
 import { displayIdent, ident, qualified } from "../db/ident.js";
+import { profileForServer } from "../dialect/server-profile.js";
 import type { Action, MigrationPlan, Step } from "../plan/step.js";
 
 /** One privilege a step needs, and whether the connected role has it. */
@@ -228,13 +229,14 @@ async function moveNeeds({ role, database, client }: Catalog): Promise<Privilege
   const grantee = ident(role);
   const replication = row.replication || row.superuser;
   const subscribe = row.superuser || row.subscribe === true;
+  const subscriptionRole = profileForServer(row.version).subscriptionRole;
   return [
     { privilege: "REPLICATION attribute (a replication slot and the initial copy's snapshot)", granted: replication, ...(replication ? {} : { fix: `ALTER ROLE ${grantee} REPLICATION` }) },
     { privilege: `CREATE on database ${displayIdent(database)} (CREATE PUBLICATION)`, granted: row.create, ...(row.create ? {} : { fix: `GRANT CREATE ON DATABASE ${ident(database)} TO ${grantee}` }) },
     {
-      privilege: row.version >= 160000 ? "pg_create_subscription on the target (CREATE SUBSCRIPTION)" : "superuser on the target (CREATE SUBSCRIPTION before PostgreSQL 16)",
+      privilege: subscriptionRole ? "pg_create_subscription on the target (CREATE SUBSCRIPTION)" : "superuser on the target (CREATE SUBSCRIPTION before PostgreSQL 16)",
       granted: subscribe,
-      ...(subscribe ? {} : { fix: row.version >= 160000 ? `GRANT pg_create_subscription TO ${grantee}` : "a superuser, or PostgreSQL 16+ with pg_create_subscription" }),
+      ...(subscribe ? {} : { fix: subscriptionRole ? `GRANT pg_create_subscription TO ${grantee}` : "a superuser, or PostgreSQL 16+ with pg_create_subscription" }),
     },
   ];
 }

@@ -1,6 +1,7 @@
 import type { Client } from "../db/connection.js";
 import { formatBytes } from "../backfill/settings.js";
 import { formatMs } from "../db/connection.js";
+import { serverProfile } from "../dialect/server-profile.js";
 
 /** What waiting for the streaming replicas found. */
 export type ReplicaWait =
@@ -24,6 +25,8 @@ export type ReplicaWait =
  * to any replica that was streaming, a delayed one (`recovery_min_apply_delay`) too.
  */
 export async function waitForReplicas(client: Client, timeoutMs: number, signal?: AbortSignal): Promise<ReplicaWait> {
+  // An engine that replicates by consensus has a commit on a quorum when it returns: nothing to wait for.
+  if (!(await serverProfile(client)).replicationView) return { kind: "none" };
   // The insert position: with synchronous_commit off, a commit record can sit in the WAL buffers past the written one.
   const { rows: target } = await client.query<{ lsn: string }>("SELECT pg_current_wal_insert_lsn()::text AS lsn");
   const lsn = target[0]!.lsn;

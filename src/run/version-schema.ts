@@ -1,5 +1,6 @@
 import type { Client } from "../db/connection.js";
 import { ident, literal, qualified } from "../db/ident.js";
+import { serverProfile } from "../dialect/server-profile.js";
 import { TEMP_PREFIX, type VersionMapping, type ColumnMapping } from "../plan/version-mapping.js";
 
 /**
@@ -14,10 +15,9 @@ export async function versionSchemaStatements(
   mapping: VersionMapping,
   options: { refresh?: boolean } = {},
 ): Promise<string[]> {
-  const { rows: versionRows } = await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
-  // security_invoker (PG 15+) makes a view check the querying role's rights on the table,
-  // as a direct query would, instead of the view owner's.
-  const securityInvoker = Number(versionRows[0]!.v) >= 150000;
+  // security_invoker makes a view check the querying role's rights on the table, as a
+  // direct query would, instead of the view owner's.
+  const securityInvoker = (await serverProfile(client)).securityInvokerViews;
   const { rows: tables } = await client.query<{
     name: string;
     columns: string[];

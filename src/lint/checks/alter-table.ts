@@ -10,7 +10,7 @@ import type { TableRewriteCause } from "../finding.js";
 import type { LintContext } from "../lint-context.js";
 import { RULES } from "../rules.js";
 import { defaultObjectName, notNullCheckColumn } from "../schema-learning.js";
-import { formatTarget, postgresAtLeast } from "../target.js";
+import { formatTarget, postgresLacks, targetProfile } from "../target.js";
 import { typeChangeVerdict, usingIsImplicitCast } from "../type-change.js";
 import { concurrentIndexRefusal, copyRefusal, dropColumnRefusal, hintWithout, notValidForeignKeyRefusal } from "../underway-limits.js";
 
@@ -94,7 +94,7 @@ export function checkAlterTable(ctx: LintContext, stmt: AlterTableStmt): void {
         if (!isNew) rewrite(ctx, table, "set-access-method", `SET ACCESS METHOD rewrites "${table}"`);
         break;
       case "AT_SetExpression":
-        if (!postgresAtLeast(ctx.target, 17) && ctx.target.engine === "postgres") {
+        if (postgresLacks(ctx.target, "setExpression")) {
           unsupported(ctx, "ALTER COLUMN ... SET EXPRESSION (PostgreSQL 17+)", "drop the generated column and add it again");
         } else if (!isNew) {
           rewrite(ctx, table, "set-expression", `SET EXPRESSION recomputes stored column "${cmd.name ?? ""}" for every row of "${table}"`);
@@ -137,11 +137,11 @@ function addColumn(ctx: LintContext, table: string, isNew: boolean, column: Colu
   const defaultExpression = constraints.find((c) => c.contype === "CONSTR_DEFAULT")?.raw_expr ?? column.raw_default;
   const serial = SERIAL_TYPES.has(typeBaseName(column.typeName).toLowerCase());
 
-  if (generated?.generated_kind === "v" && !postgresAtLeast(ctx.target, 18) && ctx.target.engine === "postgres") {
+  if (generated?.generated_kind === "v" && postgresLacks(ctx.target, "virtualGeneratedColumns")) {
     unsupported(ctx, "VIRTUAL generated columns (PostgreSQL 18+)", "use GENERATED ALWAYS AS (...) STORED, which rewrites the table, or a view", at);
   }
   for (const c of constraints) {
-    if (c.nulls_not_distinct && !postgresAtLeast(ctx.target, 15) && ctx.target.engine === "postgres") {
+    if (c.nulls_not_distinct && postgresLacks(ctx.target, "uniqueNullsNotDistinct")) {
       unsupported(ctx, "UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target", c.location);
     }
   }
@@ -277,7 +277,7 @@ function alterColumnType(ctx: LintContext, relation: RangeVar | undefined, colum
 
 /** What makes SET NOT NULL skip its scan, for the hints: the CHECK route, or PostgreSQL 18's NOT NULL NOT VALID. */
 function notNullRoute(ctx: LintContext, column: string): string {
-  if (postgresAtLeast(ctx.target, 18)) {
+  if (targetProfile(ctx.target).notNullConstraints) {
     return `ADD CONSTRAINT c NOT NULL ${column} NOT VALID; then VALIDATE CONSTRAINT c in a later transaction (SHARE UPDATE EXCLUSIVE, PostgreSQL 18) (underway: alter_column nullable: false)`;
   }
   return RULES["set-not-null-scan"].alternative;
@@ -389,7 +389,7 @@ function addConstraint(ctx: LintContext, relation: RangeVar | undefined, isNew: 
   const table = relationName(relation);
   const name = c.conname;
   const label = name === undefined ? "" : ` ${name}`;
-  if (c.nulls_not_distinct && !postgresAtLeast(ctx.target, 15) && ctx.target.engine === "postgres") {
+  if (c.nulls_not_distinct && postgresLacks(ctx.target, "uniqueNullsNotDistinct")) {
     unsupported(ctx, "UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target", c.location);
   }
   const facts = ctx.table(relation);
@@ -426,7 +426,7 @@ function addConstraint(ctx: LintContext, relation: RangeVar | undefined, isNew: 
     }
     case "CONSTR_NOTNULL": {
       const column = stringsOf(c.keys)[0];
-      if (ctx.target.engine === "postgres" && ctx.target.major < 18) {
+      if (postgresLacks(ctx.target, "notNullConstraints")) {
         unsupported(ctx, "NOT NULL table constraints (ADD CONSTRAINT ... NOT NULL col, PostgreSQL 18+)", "ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then ALTER COLUMN ... SET NOT NULL", c.location);
       }
       if (c.skip_validation) ctx.addedNotValid(relation, name ?? defaultObjectName(relation?.relname ?? "", column === undefined ? [] : [column], "not_null"));

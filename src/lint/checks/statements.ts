@@ -11,6 +11,7 @@ import { doBlockStatements } from "../plpgsql.js";
 import { RULES } from "../rules.js";
 import { learnStatement } from "../schema-learning.js";
 import { parseSql, TextMap } from "../sql-parser.js";
+import { postgresLacks } from "../target.js";
 import { concurrentIndexRefusal } from "../underway-limits.js";
 import { checkAlterTable, unsupported } from "./alter-table.js";
 
@@ -53,7 +54,7 @@ function hasOption(options: Node[] | undefined, name: string): boolean {
 
 function createIndex(ctx: LintContext, stmt: IndexStmt): void {
   const table = relationName(stmt.relation);
-  if (stmt.nulls_not_distinct && ctx.target.engine === "postgres" && ctx.target.major < 15) {
+  if (stmt.nulls_not_distinct && postgresLacks(ctx.target, "uniqueNullsNotDistinct")) {
     unsupported(ctx, "NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target");
   }
   const partitioned = concurrentIndexRefusal(ctx.table(stmt.relation), stmt.unique === true);
@@ -394,10 +395,10 @@ function checkOnly(ctx: LintContext, node: Node): void {
       for (const element of stmt.tableElts ?? []) {
         const constraints = [nodeAs(element, "Constraint"), ...(nodeAs(element, "ColumnDef")?.constraints ?? []).map((c) => nodeAs(c, "Constraint"))];
         for (const c of constraints) {
-          if (c?.nulls_not_distinct && ctx.target.engine === "postgres" && ctx.target.major < 15) {
+          if (c?.nulls_not_distinct && postgresLacks(ctx.target, "uniqueNullsNotDistinct")) {
             unsupported(ctx, "UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+)", "use a partial unique index, or raise --target", c.location);
           }
-          if (c?.contype === "CONSTR_GENERATED" && c.generated_kind === "v" && ctx.target.engine === "postgres" && ctx.target.major < 18) {
+          if (c?.contype === "CONSTR_GENERATED" && c.generated_kind === "v" && postgresLacks(ctx.target, "virtualGeneratedColumns")) {
             unsupported(ctx, "VIRTUAL generated columns (PostgreSQL 18+)", "use GENERATED ALWAYS AS (...) STORED", c.location);
           }
         }
