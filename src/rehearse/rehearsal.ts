@@ -18,8 +18,8 @@ import { UnderwayError } from "../errors.js";
 import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../format/load.js";
 import { TOPOLOGY_FAULTS, allFaults, type Fault, type TopologyKind } from "./faults.js";
 import { clusterBinDir, replicaLagBytes } from "../harness/cluster.js";
-import { LatencyHistograms, type LatencySummary } from "./latency.js";
-import { auditTable, type TableAudit } from "./ledger.js";
+import { LatencyHistograms, type LatencySummary } from "../harness/latency.js";
+import { auditTable, type TableAudit } from "../harness/ledger.js";
 import { resolveMasking, SALT_VARIABLE, type MaskPlan } from "../mask/masking-plan.js";
 import type { MaskPolicy } from "../mask/policy.js";
 import { loadMaskFile, parseMaskPolicy } from "../mask/rules-file.js";
@@ -258,7 +258,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
   await withClient(ctx.ownerUrl, (c) => workload.prepare(c));
   const clients = ctx.options.clients ?? 2;
   const oldVersion: AppVersion = { label: "old", versionSchema: old };
-  await workload.start(oldVersion, schema, clients);
+  await workload.startVersion(oldVersion, schema, clients);
   log(`workload: ${clients} old-version client(s) on ${tables.map((t) => t.table).join(", ") || "nothing"}; baseline for 3s`);
   await sleep(3000);
 
@@ -405,7 +405,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     const next = newVersionMapping(plan);
     if (next) {
       version = { label: "new", versionSchema: next.versionSchema, mapping: next.mapping };
-      await workload.start(version, schema, clients);
+      await workload.startVersion(version, schema, clients);
       log(`workload: ${clients} new-version client(s) started; old ones retire before complete`);
       await sleep(2000);
     }
