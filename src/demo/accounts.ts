@@ -6,7 +6,7 @@
 import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { DEMO_TABLE } from "./demo-migrations.js";
-import type { Ledger } from "./workload.js";
+import type { MemoryLedger } from "../harness/ledger.js";
 
 /** Initial balance of row `id`: spread out, so a backfill that copied the wrong value would show. */
 const initialBalance = (id: string) => `((${id} * 7919) % 10000)`;
@@ -53,7 +53,7 @@ export interface AccountsAudit {
 }
 
 /** Compares every row of the table with what the ledger says it must hold. */
-export async function auditAccounts(client: Client, schema: string, rows: number, ledger: Ledger): Promise<AccountsAudit> {
+export async function auditAccounts(client: Client, schema: string, rows: number, ledger: MemoryLedger): Promise<AccountsAudit> {
   const table = qualified(schema, DEMO_TABLE);
   const { rows: result } = await client.query<{
     expected_rows: string;

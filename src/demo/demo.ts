@@ -23,10 +23,10 @@ import { auditAccounts, fillAccounts, type AccountsAudit } from "./accounts.js";
 import { openEmbeddedDatabase, openExternalDatabase, type DemoDatabase, type DemoSchemas } from "./demo-database.js";
 import { DEMO_TABLE, writeDemoMigrations, type DemoMigrations } from "./demo-migrations.js";
 import { inspectFinalSchema, type FinalSchema } from "./final-schema.js";
-import { LatencyRecorder } from "./latency.js";
+import { LatencyHistograms } from "../harness/latency.js";
 import { MigrationTimeline } from "./migration-timeline.js";
 import { summaryText, type DemoSummary } from "./summary.js";
-import { Workload, type AppVersion } from "./workload.js";
+import { AccountsWorkload, type AppVersion } from "./workload.js";
 
 export type { DemoSummary } from "./summary.js";
 
@@ -86,7 +86,7 @@ interface Outcome {
 class DemoRun {
   private readonly log: (line: string) => void;
   private readonly controller = new AbortController();
-  private readonly recorder = new LatencyRecorder();
+  private readonly recorder = new LatencyHistograms();
   private readonly printer: ProgressPrinter;
   private readonly timeline: MigrationTimeline;
   private readonly stageStarted = new Map<DemoStage, number>();
@@ -96,7 +96,7 @@ class DemoRun {
   private migrations: DemoMigrations | undefined;
   private database: DemoDatabase | undefined;
   private control: Client | undefined;
-  private workload: Workload | undefined;
+  private workload: AccountsWorkload | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private rowsAtStart = 0;
   private readonly ratePerClient: number;
@@ -175,9 +175,9 @@ class DemoRun {
     this.leave("load");
 
     this.enter("before");
-    this.workload = new Workload(db.url, rows, this.recorder, this.ratePerClient);
+    this.workload = new AccountsWorkload(db.url, rows, this.recorder, this.ratePerClient);
     const workload = this.workload;
-    await this.untilStopped(workload.start(oldVersion, clients));
+    await this.untilStopped(workload.startVersion(oldVersion, clients));
     this.log(`workload: ${clients} old-version clients (search_path ${oldVersion.versionSchema}) for a ${this.baselineSeconds}s baseline`);
     this.startTicker();
     await this.pause(this.baselineSeconds);
@@ -193,7 +193,7 @@ class DemoRun {
     this.leave("start");
 
     this.enter("rollout");
-    await this.untilStopped(workload.start(newVersion, clients));
+    await this.untilStopped(workload.startVersion(newVersion, clients));
     this.log(`workload: ${clients} old + ${clients} new-version clients (search_path ${newVersion.versionSchema}) side by side`);
     await this.pause(this.rolloutSeconds);
     this.log("rollout done: the old-version clients stop");
@@ -269,7 +269,7 @@ class DemoRun {
     const workload = this.workload!;
     const db = this.database!;
     const { audit, finalSchema } = outcome;
-    const { old: o, new: n } = workload.counts;
+    const [o, n] = [workload.summaryCounts("old"), workload.summaryCounts("new")];
     const seconds = (stage: DemoStage) => round1((this.stageEnded.get(stage) ?? 0) - (this.stageStarted.get(stage) ?? 0));
     const failedQueries = workload.failedQueries;
     const body: Omit<DemoSummary, "text"> = {
@@ -292,9 +292,9 @@ class DemoRun {
       change: "rename owner -> holder; balance integer -> bigint",
       clients: { perVersion: this.options.clients, ratePerClient: this.ratePerClient, old: o, new: n },
       latencyMs: {
-        before: this.recorder.stats("before"),
-        during: this.recorder.stats("during"),
-        after: this.recorder.stats("after"),
+        before: this.recorder.summary("before"),
+        during: this.recorder.summary("during"),
+        after: this.recorder.summary("after"),
         slowest: this.recorder.slowest,
       },
       balanceSum: { expected: audit.expectedBalanceSum, actual: audit.actualBalanceSum },
@@ -302,7 +302,7 @@ class DemoRun {
       lockRetries: this.timeline.lockRetries,
       steps: this.timeline.steps,
       schemaProblems: finalSchema.problems,
-      errors: workload.firstErrors,
+      errors: workload.summaryErrors,
       durationsSeconds: {
         setup: seconds("setup"),
         load: seconds("load"),

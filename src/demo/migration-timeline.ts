@@ -5,7 +5,7 @@
  */
 import type { BackfillProgress } from "../backfill/backfill.js";
 import type { MigrationEvent } from "../run/step-runner.js";
-import type { LatencyRecorder } from "./latency.js";
+import type { LatencyHistograms } from "../harness/latency.js";
 import type { StepTiming } from "./summary.js";
 
 export class MigrationTimeline {
@@ -15,7 +15,7 @@ export class MigrationTimeline {
   private lastProgress: BackfillProgress | null = null;
 
   constructor(
-    private readonly recorder: LatencyRecorder,
+    private readonly recorder: LatencyHistograms,
     private readonly forward: (event: MigrationEvent) => void,
   ) {}
 

@@ -2,7 +2,7 @@
  * The demo's result: a plain, JSON-able object (what `underway demo --json` prints) and
  * its text for people.
  */
-import type { LatencyStats, SlowestQuery } from "./latency.js";
+import type { LatencySummary as LatencyStats, SlowestQuery } from "../harness/latency.js";
 import type { QueryError, VersionCounts } from "./workload.js";
 
 export interface StepTiming {

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type { DestinationStream, Logger } from "pino";
 import { UnderwayError, toUnderwayError } from "../errors.js";
+import { isConnectionLoss } from "../db/connection.js";
 import type { MigrationRecord } from "../run/migrator.js";
 import type { MigrationEvent } from "../run/step-runner.js";
 import { eventMigration } from "./event-metrics.js";
@@ -96,7 +97,11 @@ export interface EventLogOptions extends Omit<LoggerOptions, "context"> {
 
 /**
  * Logs a migration's events (the Migrator's `onEvent`) with pino, every line carrying the
- * migration, its phase, the current step and the table.
+ * migration, its phase, the current step and the table. `event` says what a line is, so a
+ * program reads the fields instead of `msg`: `step` and `step-skipped` (with `action`,
+ * `index` from 0 and `total`), `retry`, `backfill`, `notice`, `audit`, `phase` (where an
+ * action left the migration) and `failed` (its `code`, and `connectionLost` when the
+ * database went away rather than the migration failing).
  *
  * @example
  * const log = new EventLog({ format: "json", migration: file.name });
@@ -126,17 +131,17 @@ export class EventLog {
         this.context.phase = phaseOfStep(event, this.context.phase);
         this.context.step = `${event.action} ${event.index + 1}/${event.total}: ${event.description}`;
         this.context.table = eventTable(event);
-        this.logger.info(this.context.step);
+        this.logger.info({ event: "step", action: event.action, index: event.index, total: event.total }, this.context.step);
         return;
       }
       case "step-skipped":
         this.context.step = `${event.action} ${event.index + 1}/${event.total}: ${event.description}`;
         this.context.table = eventTable(event);
-        this.logger.info({ reason: event.reason }, `skipped ${this.context.step} (${event.reason})`);
+        this.logger.info({ event: "step-skipped", action: event.action, index: event.index, total: event.total, reason: event.reason }, `skipped ${this.context.step} (${event.reason})`);
         return;
       case "retry":
         this.logger.warn(
-          { attempt: event.attempt, delayMs: event.delayMs, blockedBy: event.blockedBy },
+          { event: "retry", action: event.action, attempt: event.attempt, delayMs: event.delayMs, blockedBy: event.blockedBy },
           `lock not acquired for "${event.description}" (attempt ${event.attempt}); retrying in ${event.delayMs}ms${event.blockedBy ? `; held by ${event.blockedBy}` : ""}`,
         );
         return;
@@ -146,7 +151,7 @@ export class EventLog {
         this.context.table = p.table;
         if (p.warning && !this.warned.has(p.warning)) {
           this.warned.add(p.warning);
-          this.logger.warn(p.warning);
+          this.logger.warn({ event: "backfill" }, p.warning);
         }
         const now = this.now();
         const last = this.lastProgress.get(p.table);
@@ -156,6 +161,7 @@ export class EventLog {
         const etaSeconds = remaining === 0 ? 0 : p.rowsPerSecond > 0 ? Math.round(remaining / p.rowsPerSecond) : null;
         this.logger.info(
           {
+            event: "backfill",
             rowsDone: p.rowsDone,
             rowsTotal: p.rowsTotal,
             rowsPerSecond: Math.round(p.rowsPerSecond),
@@ -168,12 +174,12 @@ export class EventLog {
         return;
       }
       case "notice":
-        this.logger.info(event.message.trim());
+        this.logger.info({ event: "notice" }, event.message.trim());
         return;
       case "audit": {
         const { entry } = event;
         this.logger.info(
-          { audit: { id: entry.id, at: entry.at, schema: entry.schema, action: entry.action, outcome: entry.outcome, checksum: entry.checksum, detail: entry.detail, who: entry.who } },
+          { event: "audit", audit: { id: entry.id, at: entry.at, schema: entry.schema, action: entry.action, outcome: entry.outcome, checksum: entry.checksum, detail: entry.detail, who: entry.who } },
           `audit: ${entry.action} ${entry.outcome}${typeof entry.detail.step === "string" ? ` (${entry.detail.step})` : ""}`,
         );
         return;
@@ -187,13 +193,13 @@ export class EventLog {
     this.context.phase = observedPhase(record);
     this.context.step = null;
     this.context.table = null;
-    this.logger.info({ versionSchema: record.versionSchema }, `migration ${record.name} is ${this.context.phase.replace("_", " ")}`);
+    this.logger.info({ event: "phase", versionSchema: record.versionSchema }, `migration ${record.name} is ${this.context.phase.replace("_", " ")}`);
   }
 
   /** Logs the failure that ends the command. */
   failed(error: unknown): void {
     const failure = toUnderwayError(error);
-    this.logger.error({ code: failure.code }, failure.message);
+    this.logger.error({ event: "failed", code: failure.code, connectionLost: isConnectionLoss(error) }, failure.message);
   }
 }
 

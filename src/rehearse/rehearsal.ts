@@ -10,7 +10,6 @@
  */
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
-import { spawn } from "node:child_process";
 import { connect, redactUrl, serverMajorVersion, type Client } from "../db/connection.js";
 import { createDatabase } from "../harness/local-server.js";
 import { ident, qualified } from "../db/ident.js";
@@ -19,14 +18,15 @@ import { UnderwayError } from "../errors.js";
 import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../format/load.js";
 import { TOPOLOGY_FAULTS, allFaults, type Fault, type TopologyKind } from "./faults.js";
 import { clusterBinDir, replicaLagBytes } from "../harness/cluster.js";
-import { LatencyHistograms, type LatencySummary } from "./latency.js";
-import { auditTable, type TableAudit } from "./ledger.js";
+import { LatencyHistograms, type LatencySummary } from "../harness/latency.js";
+import { auditTable, type TableAudit } from "../harness/ledger.js";
 import { resolveMasking, SALT_VARIABLE, type MaskPlan } from "../mask/masking-plan.js";
 import type { MaskPolicy } from "../mask/policy.js";
 import { loadMaskFile, parseMaskPolicy } from "../mask/rules-file.js";
 import { copySample, copySchema, generateRows, type SeedResult } from "./seed-data.js";
 import { startTopology, type ClusterFault, type LeaderChangeRecord, type RehearsalTopology } from "./topology.js";
 import { LedgerWorkload, type QueryError } from "./workload.js";
+import { outcomeOf, runUnderway, stoppedByFault, type UnderwayRun } from "./underway-process.js";
 import { chooseWorkloadTables, newVersionMapping, relationExists, tableView, type AppVersion } from "./workload-tables.js";
 
 export { FAULTS, TOPOLOGIES, type Fault, type TopologyKind } from "./faults.js";
@@ -258,7 +258,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
   await withClient(ctx.ownerUrl, (c) => workload.prepare(c));
   const clients = ctx.options.clients ?? 2;
   const oldVersion: AppVersion = { label: "old", versionSchema: old };
-  await workload.start(oldVersion, schema, clients);
+  await workload.startVersion(oldVersion, schema, clients);
   log(`workload: ${clients} old-version client(s) on ${tables.map((t) => t.table).join(", ") || "nothing"}; baseline for 3s`);
   await sleep(3000);
 
@@ -296,7 +296,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
   }
 
   let finished = false;
-  let running: ReturnType<typeof runCli> | undefined;
+  let running: UnderwayRun | undefined;
   const progress = async (): Promise<number> =>
     withClient(direct(), async (c) => {
       const { rows } = await c.query<{ n: string | null }>(
@@ -385,13 +385,13 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
   }, 200);
   try {
     for (let attempt = 0; attempt < 8 && !finished; attempt++) {
-      running = runCli(startArgs);
+      running = runUnderway(CLI, startArgs);
       const result = await running.exited;
       runs.push({ command: "start", outcome: outcomeOf(result) });
       await injecting;
       finished = result.code === 0;
       // Re-run what a fault stopped (a kill, a lost connection); a failure of the migration itself is the finding.
-      if (!finished && result.signal === null && !/connect|terminat|ECONN|not queryable|lost the database|MIGRATION_LOCKED|another underway process/i.test(result.stderr)) break;
+      if (!finished && result.signal === null && !stoppedByFault(result)) break;
       if (!finished) await sleep(1000);
     }
   } finally {
@@ -405,7 +405,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
     const next = newVersionMapping(plan);
     if (next) {
       version = { label: "new", versionSchema: next.versionSchema, mapping: next.mapping };
-      await workload.start(version, schema, clients);
+      await workload.startVersion(version, schema, clients);
       log(`workload: ${clients} new-version client(s) started; old ones retire before complete`);
       await sleep(2000);
     }
@@ -417,16 +417,18 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
       const killHere = faults.has("kill") && attempt === 0;
       // complete-failover: a report's transaction holds ACCESS SHARE, so complete waits inside a contract step; the leader fails then.
       const blocker = attempt === failoverAttempt && lockTable ? await holdLock(url, qualified(schema, lockTable)) : undefined;
-      running = runCli(["complete", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]);
-      if (killHere) void running.waitFor(/complete 2\/\d+:/).then(() => {
+      running = runUnderway(CLI, ["complete", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]);
+      if (killHere) void running.waitFor((e) => (e.event === "step" || e.event === "step-skipped") && e.action === "complete" && e.index === 1).then(() => {
         running?.kill();
         log("fault kill: kill -9 of underway complete at its second step; it is run again");
       }, () => undefined);
       let failing: Promise<void> = Promise.resolve();
       if (blocker) {
-        failing = running.waitFor(/lock not acquired/).then(
+        failing = running.waitFor((e) => e.event === "retry").then(
           async () => {
-            const at = [...running!.stderr().matchAll(/complete (\d+\/\d+):/g)].at(-1)?.[1];
+            // A lock is retried within the step begun last.
+            const step = running!.lastStep("complete");
+            const at = step?.index !== undefined ? `${step.index + 1}/${step.total}` : undefined;
             await clusterFault("complete-failover", "complete");
             const r = records.find((x) => x.fault === "complete-failover")!;
             r.detail = `in complete${at ? ` step ${at}` : ""}, waiting for its lock: ${r.detail}`;
@@ -439,13 +441,15 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
       const result = await running.exited;
       await failing;
       runs.push({ command: "complete", outcome: outcomeOf(result) });
-      // A failover that lost commits can leave start unfinished on the new primary: do as its message says.
-      if (result.code !== 0 && /run "underway resume"/.test(result.stderr)) {
-        const resumed = await runCli(["resume", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]).exited;
+      const phase = () => withClient(url, async (c) => (await c.query<{ phase: string }>(`SELECT phase FROM ${qualified(stateSchema, "migrations")} WHERE schema = $1 AND name = $2`, [schema, file.name])).rows[0]?.phase).catch(() => undefined);
+      let reached = await phase();
+      // A failover that lost commits can leave start unfinished on the new primary, which complete refuses: resume finishes it.
+      if (result.code !== 0 && (reached === "started" || reached === "backfilling")) {
+        const resumed = await runUnderway(CLI, ["resume", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]).exited;
         runs.push({ command: "resume", outcome: outcomeOf(resumed) });
+        reached = await phase();
       }
-      const phase = await withClient(url, async (c) => (await c.query<{ phase: string }>(`SELECT phase FROM ${qualified(stateSchema, "migrations")} WHERE schema = $1 AND name = $2`, [schema, file.name])).rows[0]?.phase).catch(() => undefined);
-      finished = phase === "completed";
+      finished = reached === "completed";
     }
   }
   histograms.phase = "after";
@@ -568,43 +572,6 @@ async function holdLock(url: string, relation: string): Promise<() => Promise<vo
     await client.query("COMMIT").catch(() => undefined);
     await client.end().catch(() => undefined);
   };
-}
-
-function runCli(args: string[]) {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  let stderr = "";
-  const waiters: { pattern: RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];
-  child.stdout.resume();
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-    for (const w of [...waiters]) {
-      if (w.pattern.test(stderr)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
-    child.once("close", (code, signal) => {
-      for (const w of waiters.splice(0)) w.reject(new Error("exited"));
-      resolve({ code, signal, stderr });
-    });
-  });
-  return {
-    exited,
-    kill: () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    },
-    waitFor: (pattern: RegExp) => new Promise<void>((resolve, reject) => waiters.push({ pattern, resolve, reject })),
-    stderr: () => stderr,
-  };
-}
-
-function outcomeOf(result: { code: number | null; signal: NodeJS.Signals | null; stderr: string }): string {
-  if (result.signal) return `killed (${result.signal})`;
-  if (result.code === 0) return "finished";
-  const reason = result.stderr.split("\n").filter((l) => l.startsWith("underway:")).pop() ?? result.stderr.trim().split("\n").pop() ?? "";
-  return `exit ${result.code}: ${reason.replace(/^underway: /, "")}`;
 }
 
 /** The rules of a file and inline, checked against the source's catalog. */

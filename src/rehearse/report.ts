@@ -1,5 +1,5 @@
 import { formatBytes } from "../backfill/settings.js";
-import type { LatencySummary } from "./latency.js";
+import type { LatencySummary } from "../harness/latency.js";
 import type { FaultRecord, RehearsalReport } from "./rehearsal.js";
 
 /** What the application saw of a fault, and where the backfill stood after it. */

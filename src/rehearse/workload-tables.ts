@@ -8,7 +8,7 @@ import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import type { MigrationPlan } from "../plan/step.js";
 import type { VersionMapping } from "../plan/version-mapping.js";
-import type { TableView, WitnessKind } from "./ledger.js";
+import type { TableView, WitnessKind } from "../harness/ledger.js";
 
 export interface WorkloadTable {
   schema: string;

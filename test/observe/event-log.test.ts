@@ -38,13 +38,15 @@ describe("structured logs", () => {
       expect(record.time).toMatch(/^\d{4}-\d\d-\d\dT/);
     }
     expect(records[0]).toMatchObject({ level: "info", phase: "started", step: "start 1/3: add column _uw_new_balance to accounts", table: null });
-    expect(records[1]).toMatchObject({ level: "warn", attempt: 1, delayMs: 250, blockedBy: "pid 7: SELECT 1" });
+    // What a program reads instead of msg: what the line is, and the step as numbers.
+    expect(records[0]).toMatchObject({ event: "step", action: "start", index: 0, total: 3 });
+    expect(records[1]).toMatchObject({ level: "warn", event: "retry", action: "start", attempt: 1, delayMs: 250, blockedBy: "pid 7: SELECT 1" });
     expect(records[3]).toMatchObject({ phase: "backfilling", step: "start 2/3: backfill accounts", table: "accounts", rowsDone: 100, rowsTotal: 1000, etaSeconds: 9 });
     expect(records[4]).toMatchObject({ rowsDone: 300, throttledBy: "max-rate" });
     // The rest of the start phase is still the backfilling phase until the migration is ready.
     expect(records[5]).toMatchObject({ phase: "backfilling", step: "start 3/3: create version schema public_02_widen", table: null });
-    expect(records[6]).toMatchObject({ phase: "ready", msg: "migration 02_widen is ready", versionSchema: "public_02_widen" });
-    expect(records[7]).toMatchObject({ level: "error", code: "LOCK_TIMEOUT", msg: "gave up" });
+    expect(records[6]).toMatchObject({ event: "phase", phase: "ready", msg: "migration 02_widen is ready", versionSchema: "public_02_widen" });
+    expect(records[7]).toMatchObject({ level: "error", event: "failed", code: "LOCK_TIMEOUT", connectionLost: false, msg: "gave up" });
   });
 
   it("names a table plainly even when the event gives it schema-qualified and quoted", () => {

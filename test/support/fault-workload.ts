@@ -10,8 +10,8 @@ import { connect } from "../../src/db/connection.js";
 import { createDatabase, type LocalServer } from "../../src/harness/local-server.js";
 import { Migrator } from "../../src/run/migrator.js";
 import type { MigrationPlan } from "../../src/plan/step.js";
-import { LatencyHistograms } from "../../src/rehearse/latency.js";
-import { auditTable, type TableAudit } from "../../src/rehearse/ledger.js";
+import { LatencyHistograms } from "../../src/harness/latency.js";
+import { auditTable, type TableAudit } from "../../src/harness/ledger.js";
 import { LedgerWorkload } from "../../src/rehearse/workload.js";
 import { chooseWorkloadTables, newVersionMapping, tableView, type AppVersion, type WorkloadTable } from "../../src/rehearse/workload-tables.js";
 import { CLI } from "./cli.js";
@@ -95,7 +95,7 @@ export async function startWorkload(
   } finally {
     await setup.end();
   }
-  await workload.start({ label: "old", versionSchema: options.oldVersion }, "public", options.clients ?? 2);
+  await workload.startVersion({ label: "old", versionSchema: options.oldVersion }, "public", options.clients ?? 2);
   return {
     workload,
     histograms,
@@ -103,7 +103,7 @@ export async function startWorkload(
     async startNew(plan, count, label = "new") {
       const next = newVersionMapping(plan)!;
       const version: AppVersion = { label, versionSchema: next.versionSchema, mapping: next.mapping };
-      await workload.start(version, "public", count);
+      await workload.startVersion(version, "public", count);
       return version;
     },
     async audit(version) {

@@ -1,11 +1,15 @@
 /**
- * The ledger that makes lost writes visible. Every write of the rehearsal's workload
- * appends to `underway_ledger.ledger` in the same transaction as the write itself, so the
- * database holds both or neither, whatever fails (a kill, a failover that loses the last
- * commits of asynchronous replication, a cut connection). At the end each touched row's
- * witness column must equal what the ledger says: the sum of its deltas (a number) or its
- * last value (text). A row that disagrees is a write the database acknowledged and then
- * lost or overwrote.
+ * The ledgers that make lost writes visible, in two forms.
+ *
+ * The table ledger: every write of the workload appends to `underway_ledger.ledger` in
+ * the same transaction as the write itself, so the database holds both or neither,
+ * whatever fails (a kill, a failover that loses the last commits of asynchronous
+ * replication, a cut connection). At the end each touched row's witness column must equal
+ * what the ledger says: the sum of its deltas (a number) or its last value (text). A row
+ * that disagrees is a write the database acknowledged and then lost or overwrote.
+ *
+ * The memory ledger: the client records a write once its commit is acknowledged; enough
+ * when the database itself is not what fails (the demo), and it leaves the database alone.
  */
 import type { Client } from "../db/connection.js";
 import { ident, qualified } from "../db/ident.js";
@@ -37,6 +41,66 @@ export async function createLedger(client: Client): Promise<void> {
      )`,
   );
   await client.query(`CREATE INDEX IF NOT EXISTS ledger_tbl_key ON ${LEDGER_TABLE} (tbl, key, id)`);
+}
+
+/** A table the ledger follows, by its physical names. */
+export interface LedgerTable {
+  schema: string;
+  table: string;
+  key: string[];
+  witness: string;
+  witnessKind: WitnessKind;
+}
+
+/**
+ * Picks up to `limit` random rows of a table and records their witness values as the
+ * ledger's first entries; returns their keys (each key column as text). Run it while
+ * nothing else writes the table.
+ */
+export async function recordInitialValues(client: Client, t: LedgerTable, limit: number): Promise<string[][]> {
+  const delta = t.witnessKind === "delta" ? `coalesce(${ident(t.witness)}, 0)::numeric` : "NULL::numeric";
+  const token = t.witnessKind === "token" ? `${ident(t.witness)}::text` : "NULL::text";
+  const { rows } = await client.query<{ parts: string[] }>(
+    `WITH picked AS (
+       SELECT ${keySql(t.key)} AS key, ARRAY[${t.key.map((k) => `${ident(k)}::text`).join(", ")}] AS parts, ${delta} AS delta, ${token} AS token
+         FROM ${qualified(t.schema, t.table)} ORDER BY random() LIMIT ${Math.max(1, Math.floor(limit))}),
+     recorded AS (
+       INSERT INTO ${LEDGER_TABLE} (tbl, key, kind, delta, token, version)
+       SELECT $1, key, 'initial', delta, token, 'initial' FROM picked)
+     SELECT parts FROM picked`,
+    [t.table],
+  );
+  return rows.map((r) => r.parts);
+}
+
+/** One write, appended in the write's own transaction: `key` as `keySql` makes it, the witness's delta or token. */
+export async function appendToLedger(
+  client: Client,
+  entry: { table: string; key: string; kind: "update" | "insert"; witnessKind: WitnessKind; value: unknown; version: string },
+): Promise<void> {
+  await client.query(`INSERT INTO ${LEDGER_TABLE} (tbl, key, kind, delta, token, version) VALUES ($1, $2, $3, $4, $5, $6)`, [
+    entry.table,
+    entry.key,
+    entry.kind,
+    entry.witnessKind === "delta" ? entry.value : null,
+    entry.witnessKind === "token" ? entry.value : null,
+    entry.version,
+  ]);
+}
+
+/**
+ * The memory ledger of a table with a numeric key and balance: the deltas of the
+ * acknowledged updates of each row, and each acknowledged insert's balance.
+ */
+export class MemoryLedger {
+  /** Row id to the sum of committed deltas. */
+  readonly deltas = new Map<number, number>();
+  /** Inserted row id to its balance. */
+  readonly inserted = new Map<number, number>();
+
+  addDelta(id: number, delta: number): void {
+    this.deltas.set(id, (this.deltas.get(id) ?? 0) + delta);
+  }
 }
 
 /** The text a row's key is stored as: a JSON array of its key columns' text values. */
