@@ -76,7 +76,11 @@ export interface MigratorOptions {
   lockPolicy?: Partial<LockPolicy>;
   /** lock_timeout for concurrent index builds, which wait for older transactions by design. */
   concurrentIndexLockTimeoutMs?: number;
-  /** Replaces the backfill job (for tests, or a custom strategy). */
+  /**
+   * Replaces the backfill job (for tests, or a custom strategy). It takes none of the job's
+   * options: `start` and `resume` given `workers`, `settings`, `leaseSeconds` or `join`
+   * refuse them (INVALID_ARGUMENT) before anything changes.
+   */
   backfill?: Backfill;
   onEvent?: (event: MigrationEvent) => void;
   /**
