@@ -21,6 +21,11 @@ export interface BackfillJobOptions {
   workers?: number;
   /** Settings for a new job, or changes to an existing one's. */
   settings?: Partial<BackfillSettings>;
+  /**
+   * Whether `settings` change an existing job's too (default true). False when the caller
+   * has stored them already: `resume` does, in the transaction that sets the jobs running.
+   */
+  retune?: boolean;
   /** How long a worker's claim on a range lasts without renewal. */
   leaseSeconds?: number;
   /**
@@ -51,7 +56,7 @@ export class BackfillJob implements Backfill {
           throw new UnderwayError("INVALID_STATE", `no backfill job for ${ctx.table} to join yet`);
         }
         job = await this.createJob(store, control, ctx, workers);
-      } else if (this.options.settings && Object.keys(this.options.settings).length > 0) {
+      } else if (this.options.retune !== false && this.options.settings && Object.keys(this.options.settings).length > 0) {
         await store.updateSettings(ctx.schema, ctx.migration, this.options.settings);
         job = (await store.find(ctx.schema, ctx.migration, ctx.table))!;
       }

@@ -139,7 +139,7 @@ export async function runWorker(ctx: WorkerContext): Promise<WorkerOutcome> {
         ctx.guard?.batchStarted(started);
         let result: BatchResult;
         try {
-          result = ctx.paging.kind === "key" ? await keyBatch(client!, ctx, write, range, limit) : await ctidBatch(client!, ctx, write, range, pagesPerBatch);
+          result = ctx.paging.kind === "key" ? await keyBatch(client!, s, ctx, write, range, limit) : await ctidBatch(client!, s, ctx, write, range, pagesPerBatch);
         } finally {
           ctx.guard?.batchEnded();
         }
@@ -260,7 +260,7 @@ async function rewrite(client: Client, write: BackfillWrite, sql: string, values
  * redone through the trigger, which fires it as the trigger path always has.
  */
 async function advance(
-  client: Client,
+  store: JobStore,
   ctx: WorkerContext,
   write: BackfillWrite,
   range: RangeRow,
@@ -268,23 +268,15 @@ async function advance(
   cursor: Key | null,
   finished: boolean,
 ): Promise<"ok" | "lost" | { redo: string }> {
-  const moved = `UPDATE ${qualified(ctx.stateSchema, "backfill_ranges")}
-        SET cursor = $4, rows_done = rows_done + $5, done = $6, updated_at = now(),
-            lease_expires_at = now() + make_interval(secs => $7)
-      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done AND cursor IS NOT DISTINCT FROM $8::jsonb`;
-  const from = range.cursor === null ? null : JSON.stringify(range.cursor);
-  const values = [range.jobId, range.rangeNo, ctx.owner, cursor === null ? null : JSON.stringify(cursor), rows, finished, ctx.leaseSeconds, from];
-  if (write.kind === "trigger") return (await client.query(moved, values)).rowCount === 1 ? "ok" : "lost";
-  const { rows: result } = await client.query<{ moved: number; user_triggers: boolean }>(
-    `WITH moved AS (${moved} RETURNING 1)
-     SELECT (SELECT count(*) FROM moved)::int AS moved, ${userUpdateTriggersSql("$9", ctx.ourTriggers)} AS user_triggers`,
-    [...values, qualified(ctx.schema, ctx.table)],
-  );
-  if (result[0]!.user_triggers) return { redo: `${ctx.table} now has a row trigger of its own on UPDATE` };
-  return result[0]!.moved === 1 ? "ok" : "lost";
+  const move = { owner: ctx.owner, rows, cursor, finished, leaseSeconds: ctx.leaseSeconds };
+  if (write.kind === "trigger") return (await store.advance(range, move)).moved ? "ok" : "lost";
+  const userTriggers = { sql: (placeholder: string) => userUpdateTriggersSql(placeholder, ctx.ourTriggers), value: qualified(ctx.schema, ctx.table) };
+  const { moved, answer } = await store.advance(range, move, userTriggers);
+  if (answer) return { redo: `${ctx.table} now has a row trigger of its own on UPDATE` };
+  return moved ? "ok" : "lost";
 }
 
-async function keyBatch(client: Client, ctx: WorkerContext, write: BackfillWrite, range: RangeRow, limit: number): Promise<BatchResult> {
+async function keyBatch(client: Client, store: JobStore, ctx: WorkerContext, write: BackfillWrite, range: RangeRow, limit: number): Promise<BatchResult> {
   if (ctx.paging.kind !== "key") throw new Error("keyBatch needs key paging");
   const columns = ctx.paging.columns;
   const after = range.cursor ?? range.lower;
@@ -300,12 +292,12 @@ async function keyBatch(client: Client, ctx: WorkerContext, write: BackfillWrite
       touched = result;
     }
     const cursor = last ?? after;
-    const moved = await advance(client, ctx, write, range, touched, cursor, finished);
+    const moved = await advance(store, ctx, write, range, touched, cursor, finished);
     return moved === "ok" ? { rows: touched, cursor, finished } : moved;
   });
 }
 
-async function ctidBatch(client: Client, ctx: WorkerContext, write: BackfillWrite, range: RangeRow, pages: number): Promise<BatchResult> {
+async function ctidBatch(client: Client, store: JobStore, ctx: WorkerContext, write: BackfillWrite, range: RangeRow, pages: number): Promise<BatchResult> {
   if (ctx.paging.kind !== "ctid") throw new Error("ctidBatch needs ctid paging");
   const from = Number((range.cursor ?? range.lower ?? ["0"])[0]);
   const end = Number(range.upper[0]);
@@ -316,7 +308,7 @@ async function ctidBatch(client: Client, ctx: WorkerContext, write: BackfillWrit
     const result = await rewrite(client, write, sql, since === undefined ? [`(${from},0)`, `(${to},0)`] : [`(${from},0)`, `(${to},0)`, since]);
     if (typeof result === "object") return result;
     const finished = to >= end;
-    const moved = await advance(client, ctx, write, range, result, [String(to)], finished);
+    const moved = await advance(store, ctx, write, range, result, [String(to)], finished);
     return moved === "ok" ? { rows: result, cursor: [String(to)], finished } : moved;
   });
 }

@@ -143,6 +143,40 @@ export class JobStore {
     return rows[0] ? toRange(rows[0]) : null;
   }
 
+  /**
+   * Moves a range's cursor and renews its lease, in the batch's transaction, only if `owner`
+   * still holds the range and its stored cursor is still `range.cursor` (why: `advance` in
+   * backfill-worker.ts). `alsoAsk` is a boolean SQL expression the same statement answers,
+   * its one value bound to the placeholder it is given.
+   */
+  async advance(
+    range: RangeRow,
+    move: { owner: string; rows: number; cursor: Key | null; finished: boolean; leaseSeconds: number },
+    alsoAsk?: { sql: (placeholder: string) => string; value: unknown },
+  ): Promise<{ moved: boolean; answer: boolean }> {
+    const moved = `UPDATE ${this.ranges}
+        SET cursor = $4, rows_done = rows_done + $5, done = $6, updated_at = now(),
+            lease_expires_at = now() + make_interval(secs => $7)
+      WHERE job_id = $1 AND range_no = $2 AND owner = $3 AND NOT done AND cursor IS NOT DISTINCT FROM $8::jsonb`;
+    const values = [
+      range.jobId,
+      range.rangeNo,
+      move.owner,
+      move.cursor === null ? null : JSON.stringify(move.cursor),
+      move.rows,
+      move.finished,
+      move.leaseSeconds,
+      range.cursor === null ? null : JSON.stringify(range.cursor),
+    ];
+    if (!alsoAsk) return { moved: (await this.client.query(moved, values)).rowCount === 1, answer: false };
+    const { rows } = await this.client.query<{ moved: number; answer: boolean }>(
+      `WITH moved AS (${moved} RETURNING 1)
+       SELECT (SELECT count(*) FROM moved)::int AS moved, ${alsoAsk.sql("$9")} AS answer`,
+      [...values, alsoAsk.value],
+    );
+    return { moved: rows[0]!.moved === 1, answer: rows[0]!.answer };
+  }
+
   async renew(jobId: number, owner: string, ttlSeconds: number): Promise<void> {
     await this.client.query(
       `UPDATE ${this.ranges} SET lease_expires_at = now() + make_interval(secs => $3) WHERE job_id = $1 AND owner = $2 AND NOT done`,

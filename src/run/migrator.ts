@@ -4,12 +4,12 @@ import { displayIdent, ident, qualified } from "../db/ident.js";
 import { serverProfile } from "../dialect/server-profile.js";
 import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
 import { throwIfStopped } from "../util/interrupt.js";
-import { runThrottleQuery } from "../backfill/throttle-monitor.js";
 import type { MigrationFile } from "../format/load.js";
 import type { Migration } from "../format/schema.js";
 import type { Backfill } from "../backfill/backfill.js";
-import { BackfillJob } from "../backfill/backfill-job.js";
-import { JobStore, parseOwner, type JobSummary } from "../backfill/job-store.js";
+import type { BackfillJobOptions } from "../backfill/backfill-job.js";
+import { BackfillJobService, type BackfillService, type JobScope } from "../backfill/backfill-service.js";
+import { parseOwner, type JobSummary } from "../backfill/job-store.js";
 import type { BackfillSettings } from "../backfill/settings.js";
 import { introspectSchema } from "./introspect.js";
 import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
@@ -77,7 +77,11 @@ export interface MigratorOptions {
   lockPolicy?: Partial<LockPolicy>;
   /** lock_timeout for concurrent index builds, which wait for older transactions by design. */
   concurrentIndexLockTimeoutMs?: number;
-  /** Replaces the backfill job (for tests, or a custom strategy). */
+  /**
+   * Replaces the backfill job (for tests, or a custom strategy). It takes none of the job's
+   * options: `start` and `resume` given `workers`, `settings`, `leaseSeconds` or `join`
+   * refuse them (INVALID_ARGUMENT) before anything changes.
+   */
   backfill?: Backfill;
   onEvent?: (event: MigrationEvent) => void;
   /**
@@ -167,6 +171,7 @@ export class Migrator {
   readonly schema: string;
   readonly stateSchema: string;
   private readonly lockPolicy: LockPolicy;
+  private readonly backfills: BackfillService;
   /** While a guarded action runs behind a pooler: the SQL that holds while this process still has the guard. */
   private fence: string | null = null;
 
@@ -174,6 +179,7 @@ export class Migrator {
     this.schema = options.schema ?? "public";
     this.stateSchema = options.stateSchema ?? "underway";
     this.lockPolicy = { ...defaultLockPolicy, ...options.lockPolicy, signal: options.signal };
+    this.backfills = new BackfillJobService(options.backfill);
   }
 
   /** Creates the state schema if needed. Idempotent. */
@@ -191,7 +197,7 @@ export class Migrator {
    */
   async start(file: MigrationFile, options: StartOptions = {}): Promise<MigrationRecord> {
     const record = await this.replicated("start", () => this.withClient(async (client) => {
-      await checkSettings(client, options.settings);
+      await this.backfills.checkRun(client, options);
       let active = await this.activeRecord(client);
       if (active && active.name !== file.name) {
         throw new UnderwayError(
@@ -251,12 +257,10 @@ export class Migrator {
       if (active.running !== null && active.running !== "start") {
         throw new UnderwayError("INVALID_STATE", `migration "${active.name}" is ${describePhase(active)}; run "${active.running}" again to finish it`);
       }
-      await checkSettings(client, options.settings);
-      const store = new JobStore(client, this.stateSchema);
+      await this.backfills.checkRun(client, options);
       const settings = options.settings && Object.keys(options.settings).length > 0 ? options.settings : null;
       tables = await this.audited(client, async () => {
-        const resumed = await store.transition(this.schema, active.name, ["paused", "cancelled", "failed"], "running");
-        if (settings) await store.updateSettings(this.schema, active.name, settings);
+        const resumed = await this.backfills.resume(client, this.jobScope(active.name), settings ?? undefined);
         return {
           result: resumed,
           record: {
@@ -271,10 +275,12 @@ export class Migrator {
     } finally {
       await client.end().catch(() => undefined);
     }
+    // The settings are stored with the jobs above; the run gives them only to a job it creates.
+    const run = { ...options, retune: false };
     try {
       const record = await this.replicated("resume", () => this.withClient(async (c) => {
         const current = (await this.findRecord(c, active.name))!;
-        const outcome = await this.runAction(c, current, "start", options, false, { resumed: true });
+        const outcome = await this.runAction(c, current, "start", run, false, { resumed: true });
         if (outcome === "finished") await this.setPhase(c, current.name, "ready", null);
         return (await this.findRecord(c, active.name))!;
       }, { guarded: true, graceMs: 2000 }));
@@ -286,7 +292,7 @@ export class Migrator {
       const joined: string[] = [];
       for (const step of active.plan.start) {
         if (step.kind !== "backfill") continue;
-        await new BackfillJob({ ...options, join: true }).run({
+        await this.backfills.join({
           databaseUrl: this.options.databaseUrl,
           stateSchema: this.stateSchema,
           schema: this.schema,
@@ -294,7 +300,7 @@ export class Migrator {
           table: step.table,
           dualWrite: (active.plan.dualWrite ?? []).find((d) => d.table === step.table),
           onProgress: (progress) => this.options.onEvent?.({ type: "backfill", progress, migration: active.name }),
-        });
+        }, run);
         joined.push(step.table);
       }
       return { kind: "joined", tables: joined };
@@ -303,7 +309,7 @@ export class Migrator {
 
   /** Pauses the active migration's running backfill jobs; their workers hold within a second. */
   async pause(): Promise<string[]> {
-    return this.jobControl(["running"], "paused", "no running backfill job to pause");
+    return this.jobControl("pause");
   }
 
   /**
@@ -311,17 +317,16 @@ export class Migrator {
    * started (dual writes go on), and `resume` or `rollback` can follow.
    */
   async cancel(): Promise<string[]> {
-    return this.jobControl(["running", "paused"], "cancelled", "no running or paused backfill job to cancel");
+    return this.jobControl("cancel");
   }
 
   /** Changes the limits of the active migration's unfinished jobs; running workers reload them. */
   async throttle(patch: Partial<BackfillSettings>): Promise<string[]> {
     return this.withClient(async (client) => {
-      await checkSettings(client, patch);
+      await this.backfills.checkSettings(client, patch);
       const active = await this.requireActive(client);
       return this.audited(client, async () => {
-        const tables = await new JobStore(client, this.stateSchema).updateSettings(this.schema, active.name, patch);
-        if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `migration "${active.name}" has no unfinished backfill job`);
+        const tables = await this.backfills.throttle(client, this.jobScope(active.name), patch);
         return { result: tables, record: { migration: active.name, action: "throttle", outcome: "done", checksum: active.checksum, detail: { tables, settings: patch } } };
       });
     }, { guarded: false });
@@ -333,19 +338,23 @@ export class Migrator {
       if (!(await stateSchemaExists(client, this.stateSchema))) return { migration: null, jobs: [] };
       const record = (await this.activeRecord(client)) ?? (await this.newestRecord(client));
       if (!record) return { migration: null, jobs: [] };
-      return { migration: record.name, jobs: await new JobStore(client, this.stateSchema).summaries(this.schema, record.name) };
+      return { migration: record.name, jobs: await this.backfills.status(client, this.jobScope(record.name)) };
     }, { guarded: false });
   }
 
-  private async jobControl(from: ("running" | "paused")[], to: "paused" | "cancelled", none: string): Promise<string[]> {
+  private async jobControl(action: "pause" | "cancel"): Promise<string[]> {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       return this.audited(client, async () => {
-        const tables = await new JobStore(client, this.stateSchema).transition(this.schema, active.name, from, to);
-        if (tables.length === 0) throw new UnderwayError("INVALID_STATE", `${none} (migration "${active.name}")`);
-        return { result: tables, record: { migration: active.name, action: to === "paused" ? "pause" : "cancel", outcome: "done", checksum: active.checksum, detail: { tables } } };
+        const tables = await this.backfills[action](client, this.jobScope(active.name));
+        return { result: tables, record: { migration: active.name, action, outcome: "done", checksum: active.checksum, detail: { tables } } };
       });
     }, { guarded: false });
+  }
+
+  /** Where the backfill jobs of migration `name` of this schema are filed. */
+  private jobScope(name: string): JobScope {
+    return { stateSchema: this.stateSchema, schema: this.schema, migration: name };
   }
 
   /**
@@ -356,8 +365,7 @@ export class Migrator {
     return this.withClient(async (client) => {
       const active = await this.requireActive(client);
       const tables = await this.audited(client, async () => {
-        const changed = await new JobStore(client, this.stateSchema).transition(this.schema, active.name, ["paused"], "running");
-        if (changed.length === 0) throw new UnderwayError("INVALID_STATE", `no paused backfill job to resume (migration "${active.name}")`);
+        const changed = await this.backfills.unpause(client, this.jobScope(active.name));
         return { result: changed, record: { migration: active.name, action: "resume", outcome: "done", checksum: active.checksum, detail: { tables: changed } } };
       });
       return { migration: active.name, tables };
@@ -503,7 +511,7 @@ export class Migrator {
       await this.runAction(client, active, "rollback");
       await forgetUpFailures(client, this.stateSchema, this.schema, (active.plan.dualWrite ?? []).map((d) => d.table));
       // A job's cursors mean nothing once its columns are gone; a new start begins afresh.
-      await new JobStore(client, this.stateSchema).remove(this.schema, active.name);
+      await this.backfills.remove(client, this.jobScope(active.name));
       // Last, so that a primary which has the phase has the clean-up too (the wait for the replicas compares the record).
       await this.setPhase(client, active.name, "rolled_back", null);
       return (await this.findRecord(client, active.name))!;
@@ -658,7 +666,7 @@ export class Migrator {
     client: Client,
     record: MigrationRecord,
     action: Action,
-    backfill: BackfillOptions = {},
+    backfill: BackfillJobOptions = {},
     deferBackfill = false,
     note: Record<string, unknown> = {},
   ): Promise<"finished" | "deferred"> {
@@ -681,7 +689,7 @@ export class Migrator {
           migration: record.name,
           lockPolicy: this.lockPolicy,
           concurrentIndexLockTimeoutMs: this.options.concurrentIndexLockTimeoutMs ?? 600_000,
-          backfill: this.options.backfill ?? new BackfillJob(backfill),
+          backfill: this.backfills.backfill(backfill),
           dualWrite: record.plan.dualWrite,
           onEvent: this.options.onEvent,
           onBackfillStart: action === "start" ? () => this.setPhase(client, record.name, "backfilling", "start") : undefined,
@@ -793,7 +801,7 @@ export class Migrator {
         async (client) => {
           const active = await this.activeRecord(client);
           if (!active || active.running !== "start") return null;
-          const jobs = await new JobStore(client, this.stateSchema).summaries(this.schema, active.name);
+          const jobs = await this.backfills.status(client, this.jobScope(active.name));
           const moving = jobs.filter((j) => j.owners.length > 0 && (j.state === "running" || j.state === "throttled" || j.state === "paused"));
           return moving.length > 0 ? { name: active.name, tables: moving.map((j) => j.table), owners: [...new Set(moving.flatMap((j) => j.owners.map(describeOwner)))] } : null;
         },
@@ -1007,16 +1015,6 @@ export class Migrator {
       await guard?.release().catch(() => {});
       await client.end().catch(() => {});
     }
-  }
-}
-
-/** Backfill limits checked before they are kept: a throttle query must run (exit 2 with PostgreSQL's error otherwise). */
-async function checkSettings(client: Client, settings: Partial<BackfillSettings> | undefined): Promise<void> {
-  if (!settings?.throttleQuery) return;
-  try {
-    await runThrottleQuery(client, settings.throttleQuery);
-  } catch (error) {
-    throw new UnderwayError("INVALID_ARGUMENT", `--throttle-query fails: ${describeError(error)}`);
   }
 }
 
