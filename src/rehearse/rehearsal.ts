@@ -15,6 +15,7 @@ import { connect, redactUrl, serverMajorVersion, type Client } from "../db/conne
 import { createDatabase } from "../harness/local-server.js";
 import { ident, qualified } from "../db/ident.js";
 import { Migrator } from "../run/migrator.js";
+import { migrationPhase } from "../state/read-model.js";
 import { UnderwayError } from "../errors.js";
 import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../format/load.js";
 import { TOPOLOGY_FAULTS, allFaults, type Fault, type TopologyKind } from "./faults.js";
@@ -444,7 +445,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
         const resumed = await runCli(["resume", "--database-url", url, "--schema", schema, "--state-schema", stateSchema]).exited;
         runs.push({ command: "resume", outcome: outcomeOf(resumed) });
       }
-      const phase = await withClient(url, async (c) => (await c.query<{ phase: string }>(`SELECT phase FROM ${qualified(stateSchema, "migrations")} WHERE schema = $1 AND name = $2`, [schema, file.name])).rows[0]?.phase).catch(() => undefined);
+      const phase = await withClient(url, (c) => migrationPhase(c, { stateSchema, schema }, file.name)).catch(() => undefined);
       finished = phase === "completed";
     }
   }
