@@ -2,7 +2,9 @@ import type { Client } from "../db/connection.js";
 import { qualified } from "../db/ident.js";
 import { JobStore, type JobSummary } from "../backfill/job-store.js";
 import { stateSchemaExists } from "../state/state-schema.js";
-import type { Phase } from "../run/migrator.js";
+import type { Phase } from "../state/phase.js";
+import { isActivePhase } from "../state/phase.js";
+import { migrationOverviews, planOutline, type MigrationOverview } from "../state/read-model.js";
 import type { Action } from "../plan/step.js";
 import { observedPhase, type ObservedPhase } from "../observe/phase.js";
 
@@ -83,37 +85,26 @@ export async function readSnapshot(
   if (!(await stateSchemaExists(client, where.stateSchema))) return empty;
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   try {
-    const migrationsTable = qualified(where.stateSchema, "migrations");
-    const { rows } = await client.query(
-      `SELECT name, phase, running, version_schema, start_done, complete_done, rollback_done,
-              jsonb_array_length(plan->'start') AS start_total, jsonb_array_length(plan->'complete') AS complete_total,
-              jsonb_array_length(plan->'rollback') AS rollback_total, last_error, created_at, updated_at, completed_at
-         FROM ${migrationsTable} WHERE schema = $1 ORDER BY id DESC LIMIT ${HISTORY_LIMIT}`,
-      [where.schema],
-    );
-    const migrations = rows.map(toView);
-    const newest = migrations.find((m) => m.phase !== "completed" && m.phase !== "rolled_back") ?? migrations[0];
+    const migrations = (await migrationOverviews(client, where, HISTORY_LIMIT)).map(toView);
+    const newest = migrations.find((m) => isActivePhase(m.storedPhase)) ?? migrations[0];
     let current: CurrentMigrationView | null = null;
     let jobs: JobSummary[] = [];
     if (newest) {
       jobs = await new JobStore(client, where.stateSchema).summaries(where.schema, newest.name);
       const action = shownAction(newest);
-      const { rows: detail } = await client.query<{ steps: string[]; backfills: number; jobs_started: Date | null; jobs_finished: Date | null; all_done: boolean | null }>(
-        `SELECT (SELECT coalesce(jsonb_agg(s->>'description'), '[]') FROM jsonb_array_elements(m.plan->$3::text) s) AS steps,
-                coalesce(jsonb_array_length(m.plan->'backfillTables'), 0) AS backfills,
-                j.started AS jobs_started, j.finished AS jobs_finished, j.all_done
-           FROM ${migrationsTable} m
-           LEFT JOIN LATERAL (SELECT min(created_at) AS started, max(finished_at) AS finished, bool_and(state = 'done') AS all_done
-                                FROM ${qualified(where.stateSchema, "backfill_jobs")} WHERE schema = m.schema AND migration = m.name) j ON true
-          WHERE m.schema = $1 AND m.name = $2`,
-        [where.schema, newest.name, action],
+      const outline = (await planOutline(client, where, newest.name, action)) ?? { steps: [], backfills: 0 };
+      // The backfill service's tables: when its jobs began and ended.
+      const { rows: jobDates } = await client.query<{ jobs_started: Date | null; jobs_finished: Date | null; all_done: boolean | null }>(
+        `SELECT min(created_at) AS jobs_started, max(finished_at) AS jobs_finished, bool_and(state = 'done') AS all_done
+           FROM ${qualified(where.stateSchema, "backfill_jobs")} WHERE schema = $1 AND migration = $2`,
+        [where.schema, newest.name],
       );
-      const d = detail[0]!;
+      const d = { ...outline, ...jobDates[0]! };
       const done = newest.steps[action].done;
       const seen = sightings.get(newest.name) ?? {};
       current = {
         ...newest,
-        active: newest.phase !== "completed" && newest.phase !== "rolled_back",
+        active: isActivePhase(newest.storedPhase),
         action,
         stepList: d.steps.map((description, index) => ({
           index,
@@ -176,23 +167,17 @@ async function replicaLag(client: Client): Promise<{ replicaLagBytes: number | n
   return { replicas: r.replicas, replicaLagBytes: r.bytes === null ? null : Math.max(0, r.bytes) };
 }
 
-function toView(row: Record<string, unknown>): MigrationView {
-  const storedPhase = row.phase as Phase;
-  const running = (row.running as Action | null) ?? null;
+function toView(m: MigrationOverview): MigrationView {
   return {
-    name: row.name as string,
-    phase: observedPhase({ phase: storedPhase, running }),
-    storedPhase,
-    running,
-    versionSchema: row.version_schema as string,
-    steps: {
-      start: { done: row.start_done as number, total: (row.start_total as number | null) ?? 0 },
-      complete: { done: row.complete_done as number, total: (row.complete_total as number | null) ?? 0 },
-      rollback: { done: row.rollback_done as number, total: (row.rollback_total as number | null) ?? 0 },
-    },
-    lastError: (row.last_error as string | null) ?? null,
-    createdAt: (row.created_at as Date).toISOString(),
-    updatedAt: (row.updated_at as Date).toISOString(),
-    completedAt: row.completed_at ? (row.completed_at as Date).toISOString() : null,
+    name: m.name,
+    phase: observedPhase({ phase: m.phase, running: m.running }),
+    storedPhase: m.phase,
+    running: m.running,
+    versionSchema: m.versionSchema,
+    steps: m.steps,
+    lastError: m.lastError,
+    createdAt: m.createdAt.toISOString(),
+    updatedAt: m.updatedAt.toISOString(),
+    completedAt: m.completedAt ? m.completedAt.toISOString() : null,
   };
 }

@@ -14,6 +14,7 @@ import { connect, redactUrl, serverMajorVersion, type Client } from "../db/conne
 import { createDatabase } from "../harness/local-server.js";
 import { ident, qualified } from "../db/ident.js";
 import { Migrator } from "../run/migrator.js";
+import { migrationPhase } from "../state/read-model.js";
 import { UnderwayError } from "../errors.js";
 import { loadMigrationDir, loadMigrationFile, type MigrationFile } from "../format/load.js";
 import { TOPOLOGY_FAULTS, allFaults, type Fault, type TopologyKind } from "./faults.js";
@@ -441,7 +442,7 @@ async function runRehearsal(ctx: RunContext): Promise<RehearsalReport> {
       const result = await running.exited;
       await failing;
       runs.push({ command: "complete", outcome: outcomeOf(result) });
-      const phase = () => withClient(url, async (c) => (await c.query<{ phase: string }>(`SELECT phase FROM ${qualified(stateSchema, "migrations")} WHERE schema = $1 AND name = $2`, [schema, file.name])).rows[0]?.phase).catch(() => undefined);
+      const phase = () => withClient(url, (c) => migrationPhase(c, { stateSchema, schema }, file.name)).catch(() => undefined);
       let reached = await phase();
       // A failover that lost commits can leave start unfinished on the new primary, which complete refuses: resume finishes it.
       if (result.code !== 0 && (reached === "started" || reached === "backfilling")) {

@@ -10,6 +10,7 @@ import { connect, passwordOf, redactUrl, withoutPassword, type Client } from "..
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 import { selectList, type MaskPlan } from "../mask/masking-plan.js";
+import { copyCompletedMigrations } from "../state/migration-store.js";
 
 /** Tables smaller than this are copied whole (lookup tables would otherwise come out empty). */
 const COPY_WHOLE_BELOW = 10_000;
@@ -102,9 +103,7 @@ export async function copySample(from: string, adminTargetUrl: string, schema: s
       tables.push({ table, rows: copied });
     }
     // The migration history, whole: which version is the old one, and what is completed.
-    const { rows: history } = await source.query<{ ok: boolean }>("SELECT to_regclass($1) IS NOT NULL AS ok", [`${ident(stateSchema)}.migrations`]);
-    if (history[0]!.ok) {
-      await copyRows(source, target, qualified(stateSchema, "migrations"), `SELECT row_to_json(t)::text AS j FROM ${qualified(stateSchema, "migrations")} t WHERE phase = 'completed'`);
+    if (await copyCompletedMigrations(source, target, stateSchema)) {
       // The copied rows keep their ids: the rehearsed migration's own row must come after them.
       await resetSequences(target, stateSchema);
     }

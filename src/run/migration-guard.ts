@@ -3,9 +3,9 @@ import { localProcess } from "../util/local-process.js";
 import { randomBytes } from "node:crypto";
 import type { Client } from "../db/connection.js";
 import { connect, isPooled } from "../db/connection.js";
-import { literal, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
 import { stateSchemaExists } from "../state/state-schema.js";
+import { dropLease, leaseFenceSql, readLease, renewLease, takeLease } from "../state/lease-store.js";
 
 /**
  * Keeps two processes from running phases of the same schema's migrations at once.
@@ -73,13 +73,7 @@ export async function createGuard(
 
 /** The recorded holder of a schema's guard, if the state schema has one. */
 export async function guardHolder(client: Client, stateSchema: string, schema: string): Promise<GuardHolder | null> {
-  if (!(await stateSchemaExists(client, stateSchema))) return null;
-  const { rows } = await client.query<{ owner: string; holder: Record<string, unknown> | null; expires_at: string; expired: boolean }>(
-    `SELECT owner, holder, to_char(expires_at, 'YYYY-MM-DD HH24:MI:SS') AS expires_at, expires_at < now() AS expired
-       FROM ${qualified(stateSchema, "leases")} WHERE name = $1`,
-    [guardName(schema)],
-  );
-  const row = rows[0];
+  const row = await readLease(client, stateSchema, guardName(schema));
   if (!row) return null;
   const h = row.holder ?? {};
   return {
@@ -90,7 +84,7 @@ export async function guardHolder(client: Client, stateSchema: string, schema: s
     backendPid: typeof h.backendPid === "number" ? h.backendPid : null,
     pooled: h.pooled === true,
     since: String(h.since ?? "?"),
-    expiresAt: h.pooled === true ? row.expires_at : null,
+    expiresAt: h.pooled === true ? row.expiresAt : null,
     expired: h.pooled === true ? row.expired : false,
   };
 }
@@ -116,7 +110,6 @@ export function holderIsGone(holder: GuardHolder): boolean {
 
 async function recordHolder(client: Client, stateSchema: string, schema: string, owner: string, pooled: boolean, ttlSeconds: number | null): Promise<boolean> {
   if (!(await stateSchemaExists(client, stateSchema))) return true;
-  const leases = qualified(stateSchema, "leases");
   const { rows: me } = await client.query<{ pid: number; since: string }>(
     "SELECT pg_backend_pid() AS pid, to_char(now(), 'YYYY-MM-DD HH24:MI:SS') AS since",
   );
@@ -129,14 +122,7 @@ async function recordHolder(client: Client, stateSchema: string, schema: string,
     since: me[0]!.since,
   };
   // A lease is taken only if free, expired or ours; the advisory lock's record is overwritten, as the lock says who holds it.
-  const { rows } = await client.query(
-    `INSERT INTO ${leases} AS l (name, owner, expires_at, holder) VALUES ($1, $2, now() + make_interval(secs => $3), $4)
-     ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, holder = excluded.holder
-       WHERE $5 OR l.expires_at < now() OR l.owner = excluded.owner
-     RETURNING owner`,
-    [guardName(schema), owner, ttlSeconds ?? 315_360_000, JSON.stringify(holder), ttlSeconds === null],
-  );
-  return rows.length > 0;
+  return takeLease(client, stateSchema, { name: guardName(schema), owner, ttlSeconds: ttlSeconds ?? 315_360_000, holder, overwrite: ttlSeconds === null });
 }
 
 export class AdvisoryLockGuard implements MigrationGuard {
@@ -207,7 +193,7 @@ export class AdvisoryLockGuard implements MigrationGuard {
     if (!this.held) return;
     this.held = false;
     if (await stateSchemaExists(this.client, this.stateSchema).catch(() => false)) {
-      await this.client.query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), this.owner]).catch(() => undefined);
+      await dropLease(this.client, this.stateSchema, guardName(this.schema), this.owner).catch(() => undefined);
     }
     await this.client.query("SELECT pg_advisory_unlock($1::int, hashtext($2))", [
       LOCK_CLASS | 0,
@@ -257,7 +243,7 @@ export class LeaseGuard implements MigrationGuard {
       const holder = await guardHolder(this.client, this.stateSchema, this.schema);
       if (holder && holderIsGone(holder)) {
         // The holder ran on this host and its process is gone: its lease need not run out.
-        await this.client.query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), holder.owner]);
+        await dropLease(this.client, this.stateSchema, guardName(this.schema), holder.owner);
         continue;
       }
       if (Date.now() >= deadline || (holder && !holder.expired && holderIsAlive(holder))) {
@@ -296,11 +282,7 @@ export class LeaseGuard implements MigrationGuard {
         this.renewer = undefined;
         return;
       }
-      await this.renewer.query(`UPDATE ${qualified(this.stateSchema, "leases")} SET expires_at = now() + make_interval(secs => $3) WHERE name = $1 AND owner = $2`, [
-        guardName(this.schema),
-        this.owner,
-        this.ttlSeconds,
-      ]);
+      await renewLease(this.renewer, this.stateSchema, guardName(this.schema), this.owner, this.ttlSeconds);
       this.schedule(this.renewEveryMs());
     } catch {
       // A lease taken over meanwhile is not taken back: the renewal names this holder, and the fence stops the phase.
@@ -314,15 +296,13 @@ export class LeaseGuard implements MigrationGuard {
   async release(): Promise<void> {
     this.held = false;
     if (this.timer) clearTimeout(this.timer);
-    await this.client
-      .query(`DELETE FROM ${qualified(this.stateSchema, "leases")} WHERE name = $1 AND owner = $2`, [guardName(this.schema), this.owner])
-      .catch(() => undefined);
+    await dropLease(this.client, this.stateSchema, guardName(this.schema), this.owner).catch(() => undefined);
     await this.renewer?.end().catch(() => undefined);
     this.renewer = undefined;
   }
 
   fence(): string {
-    return `EXISTS (SELECT 1 FROM ${qualified(this.stateSchema, "leases")} WHERE name = ${literal(guardName(this.schema))} AND owner = ${literal(this.owner)})`;
+    return leaseFenceSql(this.stateSchema, guardName(this.schema), this.owner);
   }
 }
 
@@ -377,7 +357,7 @@ export async function clearGuard(client: Client, stateSchema: string, schema: st
   }
   if (state.backend) await client.query("SELECT pg_terminate_backend($1)", [state.backend.pid]);
   if (await stateSchemaExists(client, stateSchema)) {
-    await client.query(`DELETE FROM ${qualified(stateSchema, "leases")} WHERE name = $1`, [guardName(schema)]);
+    await dropLease(client, stateSchema, guardName(schema));
   }
   return state;
 }

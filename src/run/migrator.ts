@@ -5,7 +5,6 @@ import { serverProfile } from "../dialect/server-profile.js";
 import { InterruptedError, UnderwayError, describeError, toUnderwayError } from "../errors.js";
 import { throwIfStopped } from "../util/interrupt.js";
 import type { MigrationFile } from "../format/load.js";
-import type { Migration } from "../format/schema.js";
 import type { Backfill } from "../backfill/backfill.js";
 import type { BackfillJobOptions } from "../backfill/backfill-job.js";
 import { BackfillJobService, type BackfillService, type JobScope } from "../backfill/backfill-service.js";
@@ -16,7 +15,22 @@ import { defaultLockPolicy, type LockPolicy } from "./lock-retry.js";
 import { describeReplicaWait, waitForReplicas } from "./replica-wait.js";
 import { clearGuard, createGuard, guardState, newGuardOwner, type GuardState, type MigrationGuard } from "./migration-guard.js";
 import { planMigration } from "../plan/planner.js";
-import { initStateSchema, stateSchemaExists, upgradeStateSchema } from "../state/state-schema.js";
+import { initStateSchema, refuseNewerStateSchema, stateSchemaExists, upgradeStateSchema } from "../state/state-schema.js";
+import {
+  activeMigration,
+  deleteMigration,
+  findMigration,
+  insertMigration,
+  lastCompletedMigration,
+  listMigrations,
+  markActionRunning,
+  markMigrationCompleted,
+  newestMigration,
+  recordMigrationError,
+  setMigrationPhase,
+  type MigrationRecord,
+} from "../state/migration-store.js";
+import type { Phase } from "../state/phase.js";
 import type { Action, MigrationPlan, Step } from "../plan/step.js";
 import { planDependents } from "./dependents.js";
 import { validateSql } from "./validate-sql.js";
@@ -46,29 +60,8 @@ interface ClientUse {
   control?: boolean;
 }
 
-export type Phase = "started" | "backfilling" | "ready" | "completed" | "rolled_back";
-
-/** One migration as the state schema records it. */
-export interface MigrationRecord {
-  name: string;
-  schema: string;
-  parent: string | null;
-  checksum: string;
-  phase: Phase;
-  /** The action in progress, or interrupted, if any. */
-  running: Action | null;
-  versionSchema: string;
-  previousVersionSchema: string | null;
-  migration: Migration;
-  plan: MigrationPlan;
-  startDone: number;
-  completeDone: number;
-  rollbackDone: number;
-  lastError: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  completedAt: Date | null;
-}
+export type { Phase } from "../state/phase.js";
+export type { MigrationRecord } from "../state/migration-store.js";
 
 export interface MigratorOptions {
   databaseUrl: string;
@@ -223,7 +216,7 @@ export class Migrator {
         }
         if (existing?.phase === "rolled_back") {
           // A rolled-back migration may be started again: its old record gives way.
-          await client.query(`DELETE FROM ${this.table()} WHERE schema = $1 AND name = $2`, [this.schema, file.name]);
+          await deleteMigration(client, this, file.name);
         }
         active = await this.createRecord(client, file, { strictVersions: options.strictVersions });
       }
@@ -466,10 +459,7 @@ export class Migrator {
         }
       }
       await this.runAction(client, active, "complete");
-      await client.query(
-        `UPDATE ${this.table()} SET phase = 'completed', running = NULL, completed_at = now(), updated_at = now() WHERE schema = $1 AND name = $2`,
-        [this.schema, active.name],
-      );
+      await markMigrationCompleted(client, this, active.name);
       return (await this.findRecord(client, active.name))!;
     });
   }
@@ -548,9 +538,7 @@ export class Migrator {
   /** Every migration of the schema, oldest first. */
   async history(): Promise<MigrationRecord[]> {
     return this.withClient(async (client) => {
-      if (!(await stateSchemaExists(client, this.stateSchema))) return [];
-      const { rows } = await client.query(`SELECT * FROM ${this.table()} WHERE schema = $1 ORDER BY id`, [this.schema]);
-      return rows.map(toRecord);
+      return listMigrations(client, this);
     }, { guarded: false });
   }
 
@@ -654,12 +642,16 @@ export class Migrator {
     // Only a valid plan changes the database, starting with the state schema itself (an
     // existing one was brought up to date when the guard was taken: its DDL is not run again).
     if (!(await stateSchemaExists(client, this.stateSchema))) await initStateSchema(client, this.stateSchema);
-    const { rows } = await client.query(
-      `INSERT INTO ${this.table()} (schema, name, parent, checksum, phase, running, version_schema, previous_version_schema, migration, raw, plan)
-       VALUES ($1, $2, $3, $4, 'started', 'start', $5, $6, $7, $8, $9) RETURNING *`,
-      [this.schema, file.name, parent?.name ?? null, file.checksum, versionSchema, parent?.versionSchema ?? null, JSON.stringify(file.migration), file.raw, JSON.stringify(plan)],
-    );
-    return toRecord(rows[0]);
+    return insertMigration(client, this, {
+      name: file.name,
+      parent: parent?.name ?? null,
+      checksum: file.checksum,
+      versionSchema,
+      previousVersionSchema: parent?.versionSchema ?? null,
+      migration: file.migration,
+      raw: file.raw,
+      plan,
+    });
   }
 
   private async runAction(
@@ -670,11 +662,7 @@ export class Migrator {
     deferBackfill = false,
     note: Record<string, unknown> = {},
   ): Promise<"finished" | "deferred"> {
-    await client.query(`UPDATE ${this.table()} SET running = $3, last_error = NULL, updated_at = now() WHERE schema = $1 AND name = $2`, [
-      this.schema,
-      record.name,
-      action,
-    ]);
+    await markActionRunning(client, this, record.name, action);
     const done = action === "start" ? record.startDone : action === "complete" ? record.completeDone : record.rollbackDone;
     const steps = record.plan[action].length;
     const about = { migration: record.name, action, checksum: record.checksum };
@@ -709,13 +697,7 @@ export class Migrator {
       let failure = toUnderwayError(error);
       if (failure instanceof InterruptedError) failure = failure.withNext(await this.nextAfterStop(client, record.name, action));
       await this.audit(client, { ...about, outcome: failure instanceof InterruptedError ? "stopped" : "failed", detail: { error: failure.message } }).catch(() => {});
-      await client
-        .query(`UPDATE ${this.table()} SET last_error = $3, updated_at = now() WHERE schema = $1 AND name = $2`, [
-          this.schema,
-          record.name,
-          failure.message,
-        ])
-        .catch(() => {});
+      await recordMigrationError(client, this, record.name, failure.message).catch(() => {});
       throw failure;
     }
   }
@@ -741,21 +723,11 @@ export class Migrator {
   }
 
   private async setPhase(client: Client, name: string, phase: Phase, running: Action | null): Promise<void> {
-    await client.query(`UPDATE ${this.table()} SET phase = $3, running = $4, updated_at = now() WHERE schema = $1 AND name = $2`, [
-      this.schema,
-      name,
-      phase,
-      running,
-    ]);
+    await setMigrationPhase(client, this, name, phase, running);
   }
 
   private async activeRecord(client: Client): Promise<MigrationRecord | null> {
-    if (!(await stateSchemaExists(client, this.stateSchema))) return null;
-    const { rows } = await client.query(
-      `SELECT * FROM ${this.table()} WHERE schema = $1 AND phase NOT IN ('completed', 'rolled_back')`,
-      [this.schema],
-    );
-    return rows[0] ? toRecord(rows[0]) : null;
+    return activeMigration(client, this);
   }
 
   private async requireActive(client: Client): Promise<MigrationRecord> {
@@ -765,27 +737,15 @@ export class Migrator {
   }
 
   private async findRecord(client: Client, name: string): Promise<MigrationRecord | null> {
-    if (!(await stateSchemaExists(client, this.stateSchema))) return null;
-    const { rows } = await client.query(`SELECT * FROM ${this.table()} WHERE schema = $1 AND name = $2`, [this.schema, name]);
-    return rows[0] ? toRecord(rows[0]) : null;
+    return findMigration(client, this, name);
   }
 
   private async newestRecord(client: Client): Promise<MigrationRecord | null> {
-    const { rows } = await client.query(`SELECT * FROM ${this.table()} WHERE schema = $1 ORDER BY id DESC LIMIT 1`, [this.schema]);
-    return rows[0] ? toRecord(rows[0]) : null;
+    return newestMigration(client, this);
   }
 
   private async lastCompleted(client: Client): Promise<MigrationRecord | null> {
-    if (!(await stateSchemaExists(client, this.stateSchema))) return null;
-    const { rows } = await client.query(
-      `SELECT * FROM ${this.table()} WHERE schema = $1 AND phase = 'completed' ORDER BY completed_at DESC, id DESC LIMIT 1`,
-      [this.schema],
-    );
-    return rows[0] ? toRecord(rows[0]) : null;
-  }
-
-  private table(): string {
-    return qualified(this.stateSchema, "migrations");
+    return lastCompletedMigration(client, this);
   }
 
   /**
@@ -973,6 +933,8 @@ export class Migrator {
     let guard: MigrationGuard | undefined;
     try {
       await serverProfile(client); // refuses a server older than underway supports
+      // Before the guard writes its record: a state schema of a newer release is left as it is.
+      await refuseNewerStateSchema(client, this.stateSchema);
       // Type names and expressions in a migration file mean what they mean in its schema, as
       // in pgroll. Each step's transaction sets it too; behind a pooler only that holds.
       if (!isPooled(client)) await client.query(`SET search_path TO ${ident(this.schema)}`);
@@ -1089,26 +1051,4 @@ export function describePhase(record: MigrationRecord): string {
     return `${verb}, step ${done}/${total}${record.lastError ? ` (stopped: ${record.lastError})` : ""}`;
   }
   return record.phase.replace("_", " ");
-}
-
-function toRecord(row: Record<string, unknown>): MigrationRecord {
-  return {
-    name: row.name as string,
-    schema: row.schema as string,
-    parent: (row.parent as string | null) ?? null,
-    checksum: row.checksum as string,
-    phase: row.phase as Phase,
-    running: (row.running as Action | null) ?? null,
-    versionSchema: row.version_schema as string,
-    previousVersionSchema: (row.previous_version_schema as string | null) ?? null,
-    migration: row.migration as Migration,
-    plan: row.plan as MigrationPlan,
-    startDone: row.start_done as number,
-    completeDone: row.complete_done as number,
-    rollbackDone: row.rollback_done as number,
-    lastError: (row.last_error as string | null) ?? null,
-    createdAt: row.created_at as Date,
-    updatedAt: row.updated_at as Date,
-    completedAt: (row.completed_at as Date | null) ?? null,
-  };
 }

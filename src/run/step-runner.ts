@@ -7,6 +7,7 @@ import type { DualWriteTable } from "../plan/dual-write.js";
 import { inLockedTransaction, withLockRetry, type LockPolicy, type RetryListener } from "./lock-retry.js";
 import type { Action, Step } from "../plan/step.js";
 import type { AuditEntry, AuditRecord } from "../state/audit.js";
+import { carriedConstraints, createdObjects, recordStepsDone, rememberCarried, rememberCreatedObjects } from "../state/migration-store.js";
 import { versionSchemaStatements } from "./version-schema.js";
 import { createdBetween, dropCreatedStatements, schemaObjects, type CreatedObject } from "./sql-objects.js";
 import { carryDependents, tableDependents, type Dependent } from "./dependents.js";
@@ -64,14 +65,9 @@ export async function runSteps(
   startDone: number,
 ): Promise<"finished" | "deferred"> {
   const { client } = options;
-  const migrations = qualified(options.stateSchema, "migrations");
-  const column = ident(`${action}_done`);
   const record = async (c: Client, done: number, step: Step, skipped = false) => {
-    const result = await c.query(
-      `UPDATE ${migrations} SET ${column} = $3, updated_at = now() WHERE schema = $1 AND name = $2${options.fence ? ` AND ${options.fence}` : ""}`,
-      [options.schema, options.migration, done],
-    );
-    if (options.fence && result.rowCount === 0) {
+    const recorded = await recordStepsDone(c, options, options.migration, action, done, options.fence);
+    if (options.fence && !recorded) {
       throw new UnderwayError(
         "MIGRATION_LOCKED",
         `this process lost the guard of schema "${options.schema}" (another process took its lease over, or "underway unlock" cleared it); the step was not recorded: run the command again`,
@@ -143,15 +139,7 @@ async function runStep(
       return;
     }
     case "user_sql": {
-      const migrations = qualified(options.stateSchema, "migrations");
-      const remember = async (c: Client, created: CreatedObject[]) => {
-        if (created.length === 0) return;
-        await c.query(`UPDATE ${migrations} SET sql_created = sql_created || $3::jsonb WHERE schema = $1 AND name = $2`, [
-          options.schema,
-          options.migration,
-          JSON.stringify(created),
-        ]);
-      };
+      const remember = (c: Client, created: CreatedObject[]) => rememberCreatedObjects(c, options, options.migration, created);
       try {
         await inLockedTransaction(client, lockPolicy, { description: step.description, searchPath: step.schema }, async (c) => {
           const before = await schemaObjects(c, step.schema);
@@ -170,13 +158,9 @@ async function runStep(
       return;
     }
     case "undo_sql": {
-      const migrations = qualified(options.stateSchema, "migrations");
       await inLockedTransaction(client, lockPolicy, { description: step.description }, async (c) => {
-        const { rows } = await c.query<{ created: CreatedObject[] }>(
-          `SELECT sql_created AS created FROM ${migrations} WHERE schema = $1 AND name = $2`,
-          [options.schema, options.migration],
-        );
-        for (const statement of dropCreatedStatements(step.schema, rows[0]?.created ?? [])) await c.query(statement);
+        const created = await createdObjects<CreatedObject>(c, options, options.migration);
+        for (const statement of dropCreatedStatements(step.schema, created)) await c.query(statement);
         await record(c);
       }, onRetry);
       return;
@@ -206,25 +190,14 @@ async function runStep(
           if (blockers.length > 0) throw dependentsError(step.schema, dropped, blockers);
         }
         for (const statement of step.after) await c.query(statement);
-        if (carried.length > 0) {
-          await c.query(`UPDATE ${qualified(options.stateSchema, "migrations")} SET carried = carried || $3::jsonb WHERE schema = $1 AND name = $2`, [
-            options.schema,
-            options.migration,
-            JSON.stringify(carried),
-          ]);
-        }
+        await rememberCarried(c, options, options.migration, carried);
         await record(c);
       }, onRetry);
       return;
     }
     case "validate_carried": {
-      const migrations = qualified(options.stateSchema, "migrations");
-      const { rows } = await client.query<{ carried: { table: string; constraint: string }[] | null }>(
-        `SELECT carried FROM ${migrations} WHERE schema = $1 AND name = $2`,
-        [options.schema, options.migration],
-      );
       // VALIDATE takes SHARE UPDATE EXCLUSIVE on the referencing table: writes go on while it scans.
-      for (const fk of rows[0]?.carried ?? []) {
+      for (const fk of await carriedConstraints(client, options, options.migration)) {
         await inLockedTransaction(client, lockPolicy, { description: `validate foreign key ${fk.constraint}`, tables: [fk.table] }, async (c) => {
           const { rows: pending } = await c.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM pg_constraint WHERE conrelid = to_regclass($1) AND conname = $2 AND NOT convalidated`,
