@@ -12,6 +12,7 @@ import { basename, dirname, extname, join } from "node:path";
 import type YAML from "yaml";
 
 import { UnderwayError } from "../errors.js";
+import type { AlterColumnInput, SqlInput } from "../format/schema.js";
 import type { Finding } from "../lint/finding.js";
 import { lintSql } from "../lint/lint.js";
 import { RULES } from "../lint/rules.js";
@@ -39,58 +40,64 @@ export interface ConvertedSql {
   notes: string[];
 }
 
+/** The alter_column an operation is, if it is one. */
+function alterColumnOf(operation: FileOperation): AlterColumnInput | undefined {
+  return "alter_column" in operation ? operation.alter_column : undefined;
+}
+
 /**
  * Folds an alter_column into an earlier one on the same column (SET NOT NULL, then SET
  * DEFAULT ...): one alter_column per column is what underway plans as one copy of the
  * column. Returns the index of the operation it was folded into, if any.
  */
 function mergeAlterColumn(operations: FileOperation[], operation: FileOperation): number | undefined {
-  const next = operation.alter_column;
+  const next = alterColumnOf(operation);
   if (next === undefined) return undefined;
-  const index = operations.findIndex((o) => o.alter_column?.table === next.table && o.alter_column?.column === next.column);
+  const index = operations.findIndex((o) => alterColumnOf(o)?.table === next.table && alterColumnOf(o)?.column === next.column);
   if (index === -1) return undefined;
-  const earlier = operations[index]!.alter_column!;
-  const column = String(next.column);
-  for (const [key, value] of Object.entries(next)) {
+  const earlier = alterColumnOf(operations[index]!)!;
+  const column = next.column;
+  const fields = Object.keys(next) as (keyof AlterColumnInput)[];
+  for (const key of fields) {
     if (key === "table" || key === "column") continue;
+    const value = next[key];
     // up/down that only name the column change nothing and give way to real conversions.
     if ((key === "up" || key === "down") && (value === column || earlier[key] === undefined || earlier[key] === column)) continue;
     if (key in earlier && earlier[key] !== value) return undefined;
   }
-  for (const [key, value] of Object.entries(next)) {
+  for (const key of fields) {
+    const value = next[key];
     if ((key === "up" || key === "down") && value === column && earlier[key] !== undefined) continue;
-    earlier[key] = value;
+    Object.assign(earlier, { [key]: value });
   }
   return index;
 }
 
 /** The columns (`table.column`) an operation changes; `table.*` for the whole table. Tables it creates are left out. */
 function changedColumns(operation: FileOperation): string[] {
-  const [kind, fields] = Object.entries(operation)[0]!;
-  const table = String(fields.table ?? fields.name ?? "");
-  const list = (value: unknown): string[] => (Array.isArray(value) ? value.map((c) => (typeof c === "string" ? c : String((c as { column?: unknown }).column))) : []);
-  switch (kind) {
-    case "add_column":
-      return [`${table}.${String((fields.column as { name?: unknown }).name)}`];
-    case "alter_column":
-    case "drop_column":
-      return [`${table}.${String(fields.column)}`];
-    case "rename_column":
-      return [`${table}.${String(fields.from)}`, `${table}.${String(fields.to)}`];
-    case "create_index":
-    case "create_constraint":
-      return list(fields.columns).map((c) => `${table}.${c}`);
-    case "rename_table":
-      return [`${String(fields.from)}.*`, `${String(fields.to)}.*`];
-    case "drop_table":
-      return [`${table}.*`];
-    default:
-      return [];
+  if ("add_column" in operation) return [`${operation.add_column.table}.${operation.add_column.column.name}`];
+  if ("alter_column" in operation) return [`${operation.alter_column.table}.${operation.alter_column.column}`];
+  if ("drop_column" in operation) return [`${operation.drop_column.table}.${operation.drop_column.column}`];
+  if ("rename_column" in operation) {
+    const { table, from, to } = operation.rename_column;
+    return [`${table}.${from}`, `${table}.${to}`];
   }
+  if ("create_index" in operation) {
+    const { table, columns } = operation.create_index;
+    const names = Array.isArray(columns) ? columns.map((c) => (typeof c === "string" ? c : c.column)) : [];
+    return names.map((c) => `${table}.${c}`);
+  }
+  if ("create_constraint" in operation) {
+    const { table, columns } = operation.create_constraint;
+    return (columns ?? []).map((c) => `${table}.${c}`);
+  }
+  if ("rename_table" in operation) return [`${operation.rename_table.from}.*`, `${operation.rename_table.to}.*`];
+  if ("drop_table" in operation) return [`${operation.drop_table.name}.*`];
+  return [];
 }
 
 function touchesAgain(operations: FileOperation[], operation: FileOperation): boolean {
-  const created = new Set(operations.filter((o) => o.create_table !== undefined).map((o) => String(o.create_table!.name)));
+  const created = new Set(operations.flatMap((o) => ("create_table" in o ? [o.create_table.name] : [])));
   const earlier = new Set(operations.flatMap(changedColumns));
   return changedColumns(operation).some((key) => {
     const table = key.slice(0, key.lastIndexOf("."));
@@ -121,7 +128,8 @@ export function convertSql(text: string, options: { file: string; name: string; 
   const state: ConvertState = { createdTables: new Set(), convertedConstraints: new Set(), knowledge: new SchemaKnowledge(), target };
   const findings: Finding[] = [];
   const notes: string[] = [];
-  type Group = { operations: FileOperation[]; comments: string[]; raw?: { transactional: boolean } };
+  // A group of kept SQL holds one sql operation, `raw.sql`, that statements able to share its transaction join.
+  type Group = { operations: FileOperation[]; comments: string[]; raw?: { transactional: boolean; sql: SqlInput } };
   const groups: Group[] = [];
   let current: Group | undefined;
 
@@ -178,12 +186,12 @@ export function convertSql(text: string, options: { file: string; name: string; 
         }),
       );
       learned ||= part.sql === statement.text;
-      if (current !== undefined && shares) {
-        const operation = current.operations[0]!.sql!;
-        operation.up = `${String(operation.up)};\n${part.sql}`;
+      if (current?.raw !== undefined && shares) {
+        current.raw.sql.up = `${current.raw.sql.up};\n${part.sql}`;
         current.comments[0] = `${current.comments[0]!}\n${where}`;
       } else {
-        groups.push((current = { operations: [{ sql: { up: part.sql } }], comments: [`${where}\nkept as SQL: ${part.reason}`], raw: { transactional: part.transactional } }));
+        const sql: SqlInput = { up: part.sql };
+        groups.push((current = { operations: [{ sql }], comments: [`${where}\nkept as SQL: ${part.reason}`], raw: { transactional: part.transactional, sql } }));
       }
     }
     if (!learned) learnStatement(state.knowledge, statement.node, statement.text);

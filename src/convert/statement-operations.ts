@@ -1,20 +1,32 @@
 /**
  * One SQL statement to the underway (pgroll-format) operations that make the same change
  * without long locks, or to a raw `sql` operation when there is no such translation.
- * Operations are plain objects in the file format (`{ rename_column: { ... } }`), ready to
- * be written as YAML and read back by `loadMigrationFile`.
+ * Operations are objects in the file format (`{ rename_column: { ... } }`), typed with the
+ * format's own input types, so a misspelt or missing field does not compile.
  */
 import { createRequire } from "node:module";
 
 import type { AlterTableCmd, AlterTableStmt, ColumnDef, Constraint, CreateStmt, IndexElem, IndexStmt, Node, RangeVar } from "libpg-query";
 
+import type {
+  AddColumnInput,
+  ColumnInput,
+  ColumnReferenceInput,
+  CreateConstraintInput,
+  CreateIndexInput,
+  CreateTableInput,
+  IndexColumnInput,
+  OperationInput,
+  TableConstraintInput,
+  TableReferenceInput,
+} from "../format/schema.js";
 import { columnsIn, dottedName, kindOf, nodeAs, stringValue } from "../lint/ast.js";
 import type { SchemaKnowledge } from "../lint/schema-knowledge.js";
 import type { Target } from "../lint/target.js";
 import { concurrentIndexRefusal, copyRefusal, dropColumnRefusal, notValidForeignKeyRefusal, type Refusal } from "../lint/underway-limits.js";
 
 /** An operation as it appears in a migration file: one key, the operation's kind. */
-export type FileOperation = Record<string, Record<string, unknown>>;
+export type FileOperation = OperationInput;
 
 /** What (part of) a statement becomes; an ALTER TABLE can become several parts. */
 export type Translation =
@@ -95,11 +107,11 @@ function defaultName(table: string, columns: string[], suffix: string): string {
 }
 
 /** A column definition in the file format (create_table columns, add_column column). */
-function columnSpec(table: string, column: ColumnDef, where: "create_table" | "add_column"): Record<string, unknown> {
+function columnSpec(table: string, column: ColumnDef, where: "create_table" | "add_column"): ColumnInput {
   const name = column.colname;
   if (name === undefined) throw new Untranslatable("a column without a name");
   if (column.collClause !== undefined) throw new Untranslatable(`COLLATE on column "${name}"`);
-  const spec: Record<string, unknown> = { name, type: typeText(column) };
+  const spec: ColumnInput = { name, type: typeText(column) };
   let nullable = column.is_not_null !== true;
   for (const c of constraintsOf(column)) {
     switch (c.contype) {
@@ -127,10 +139,10 @@ function columnSpec(table: string, column: ColumnDef, where: "create_table" | "a
       case "CONSTR_FOREIGN": {
         const referenced = strings(c.pk_attrs);
         if (referenced.length !== 1) throw new Untranslatable(`REFERENCES without the referenced column on "${name}"`);
-        const reference: Record<string, unknown> = {
+        const reference: ColumnReferenceInput = {
           name: c.conname ?? defaultName(table, [name], "fkey"),
           table: tableName(c.pktable),
-          column: referenced[0],
+          column: referenced[0]!,
         };
         if (c.fk_del_action !== undefined && c.fk_del_action !== "a") reference.on_delete = FK_ACTIONS[c.fk_del_action];
         if (c.fk_upd_action !== undefined && c.fk_upd_action !== "a") reference.on_update = FK_ACTIONS[c.fk_upd_action];
@@ -160,10 +172,10 @@ function columnSpec(table: string, column: ColumnDef, where: "create_table" | "a
   return spec;
 }
 
-function referencesSpec(c: Constraint): Record<string, unknown> {
+function referencesSpec(c: Constraint): TableReferenceInput {
   const columns = strings(c.pk_attrs);
   if (columns.length === 0) throw new Untranslatable("FOREIGN KEY without the referenced columns");
-  const reference: Record<string, unknown> = { table: tableName(c.pktable), columns };
+  const reference: TableReferenceInput = { table: tableName(c.pktable), columns };
   if (c.fk_del_action !== undefined && c.fk_del_action !== "a") reference.on_delete = FK_ACTIONS[c.fk_del_action];
   if (c.fk_upd_action !== undefined && c.fk_upd_action !== "a") reference.on_update = FK_ACTIONS[c.fk_upd_action];
   if (c.fk_matchtype === "f") reference.match_type = "FULL";
@@ -177,8 +189,8 @@ function createTable(stmt: CreateStmt, state: ConvertState): FileOperation[] {
   if (stmt.options !== undefined || stmt.tablespacename !== undefined || stmt.accessMethod !== undefined || stmt.ofTypename !== undefined) {
     throw new Untranslatable("table options (WITH, TABLESPACE, USING, OF)");
   }
-  const columns: Record<string, unknown>[] = [];
-  const constraints: Record<string, unknown>[] = [];
+  const columns: ColumnInput[] = [];
+  const constraints: TableConstraintInput[] = [];
   for (const element of stmt.tableElts ?? []) {
     const column = nodeAs(element, "ColumnDef");
     if (column !== undefined) {
@@ -194,7 +206,7 @@ function createTable(stmt: CreateStmt, state: ConvertState): FileOperation[] {
         constraints.push({ name: c.conname ?? `${table}_pkey`, type: "primary_key", columns: keys });
         break;
       case "CONSTR_UNIQUE": {
-        const unique: Record<string, unknown> = { name: c.conname ?? defaultName(table, keys, "key"), type: "unique", columns: keys };
+        const unique: TableConstraintInput = { name: c.conname ?? defaultName(table, keys, "key"), type: "unique", columns: keys };
         if (c.nulls_not_distinct) unique.nulls_not_distinct = true;
         constraints.push(unique);
         break;
@@ -213,13 +225,19 @@ function createTable(stmt: CreateStmt, state: ConvertState): FileOperation[] {
   }
   if (columns.length === 0) throw new Untranslatable("a table without columns");
   state.createdTables.add(table);
-  const operation: Record<string, unknown> = { name: table, columns };
+  const operation: CreateTableInput = { name: table, columns };
   if (constraints.length > 0) operation.constraints = constraints;
   return [{ create_table: operation }];
 }
 
 function identityMap(columns: string[]): Record<string, string> {
   return Object.fromEntries(columns.map((c) => [c, c]));
+}
+
+/** The column a column subcommand (DROP COLUMN, SET NOT NULL, ...) names. */
+function columnOf(cmd: AlterTableCmd): string {
+  if (cmd.name === undefined) throw new Untranslatable(`ALTER TABLE ${String(cmd.subtype).replace(/^AT_/, "")} without a column`);
+  return cmd.name;
 }
 
 /** One ALTER TABLE subcommand; `notes` collects what to review. */
@@ -230,16 +248,18 @@ function alterTableCommand(table: string, cmd: AlterTableCmd, state: ConvertStat
       const def = nodeAs(cmd.def, "ColumnDef");
       if (def === undefined) throw new Untranslatable("ADD COLUMN without a definition");
       const spec = columnSpec(table, def, "add_column");
-      const operation: Record<string, unknown> = { table, column: spec };
-      if (spec.nullable === false && spec.default === undefined && !/serial/i.test(String(spec.type))) {
+      const operation: AddColumnInput = { table, column: spec };
+      if (spec.nullable === false && spec.default === undefined && !/serial/i.test(spec.type)) {
         operation.up = "NULL";
-        notes.push(`TODO add_column ${table}.${String(spec.name)}: it is NOT NULL without a default; replace up: NULL with the value existing rows get, or complete fails on a non-empty table`);
+        notes.push(`TODO add_column ${table}.${spec.name}: it is NOT NULL without a default; replace up: NULL with the value existing rows get, or complete fails on a non-empty table`);
       }
       return [{ add_column: operation }];
     }
-    case "AT_DropColumn":
-      refuse(dropColumnRefusal(state.knowledge.table({ relname: table }), column ?? ""));
+    case "AT_DropColumn": {
+      const column = columnOf(cmd);
+      refuse(dropColumnRefusal(state.knowledge.table({ relname: table }), column));
       return [{ drop_column: { table, column } }];
+    }
     case "AT_AlterColumnType": {
       const def = nodeAs(cmd.def, "ColumnDef");
       if (def === undefined || column === undefined) throw new Untranslatable("ALTER COLUMN TYPE without a type");
@@ -248,14 +268,16 @@ function alterTableCommand(table: string, cmd: AlterTableCmd, state: ConvertStat
       notes.push(`review alter_column ${table}.${column}: up converts old values (${up}); down (${column}) converts new values back to the old type, which the SQL does not name`);
       return [{ alter_column: { table, column, type: typeText(def), up, down: column } }];
     }
-    case "AT_SetNotNull":
-      refuseCopy(state, table, [column ?? ""], "alter_column");
+    case "AT_SetNotNull": {
+      const column = columnOf(cmd);
+      refuseCopy(state, table, [column], "alter_column");
       notes.push(`TODO alter_column ${table}.${column} nullable: false: rows where ${column} IS NULL need a value; write up as COALESCE(${column}, <value>) or complete fails`);
       return [{ alter_column: { table, column, nullable: false, up: column, down: column } }];
+    }
     case "AT_DropNotNull":
-      return [{ alter_column: { table, column, nullable: true } }];
+      return [{ alter_column: { table, column: columnOf(cmd), nullable: true } }];
     case "AT_ColumnDefault":
-      return [{ alter_column: { table, column, default: cmd.def === undefined ? null : expression(cmd.def) } }];
+      return [{ alter_column: { table, column: columnOf(cmd), default: cmd.def === undefined ? null : expression(cmd.def) } }];
     case "AT_AddConstraint": {
       const c = nodeAs(cmd.def, "Constraint");
       if (c === undefined) throw new Untranslatable("ADD CONSTRAINT without a constraint");
@@ -270,7 +292,7 @@ function alterTableCommand(table: string, cmd: AlterTableCmd, state: ConvertStat
 }
 
 function addConstraint(table: string, c: Constraint, state: ConvertState): FileOperation[] {
-  const base = (name: string, type: string, columns: string[]): Record<string, unknown> => {
+  const base = (name: string, type: string, columns: string[]): CreateConstraintInput => {
     refuseCopy(state, table, columns, "create_constraint");
     state.convertedConstraints.add(`${table}\u0000${name}`);
     return { table, name, type, columns, up: identityMap(columns), down: identityMap(columns) };
@@ -316,9 +338,9 @@ function addConstraint(table: string, c: Constraint, state: ConvertState): FileO
   }
 }
 
-function indexColumn(element: IndexElem): Record<string, unknown> {
+function indexColumn(element: IndexElem): IndexColumnInput {
   if (element.name === undefined || element.expr !== undefined) throw new Untranslatable("an expression index");
-  const column: Record<string, unknown> = { column: element.name };
+  const column: IndexColumnInput = { column: element.name };
   if (element.ordering === "SORTBY_DESC") column.sort = "DESC";
   if (element.ordering === "SORTBY_ASC") column.sort = "ASC";
   if (element.nulls_ordering === "SORTBY_NULLS_FIRST") column.nulls = "FIRST";
@@ -337,7 +359,7 @@ function createIndex(stmt: IndexStmt): FileOperation[] {
   if (stmt.tableSpace !== undefined) throw new Untranslatable("TABLESPACE");
   const params = (stmt.indexParams ?? []).map((p) => nodeAs(p, "IndexElem")).filter((p): p is IndexElem => p !== undefined);
   const columns = params.map(indexColumn);
-  const operation: Record<string, unknown> = {
+  const operation: CreateIndexInput = {
     name: stmt.idxname ?? defaultName(table, params.map((p) => p.name ?? "expr"), "idx"),
     table,
     columns,
@@ -365,6 +387,12 @@ function needsOwnTransaction(node: Node): boolean {
   const reindex = nodeAs(node, "ReindexStmt");
   if (reindex !== undefined) return (reindex.params ?? []).some((p) => nodeAs(p, "DefElem")?.defname === "concurrently");
   return ["VacuumStmt", "CreatedbStmt", "DropdbStmt", "AlterSystemStmt"].includes(kindOf(node));
+}
+
+/** A name a RENAME statement gives; the parser leaves none out, but its types allow it. */
+function nameIn(name: string | undefined): string {
+  if (name === undefined) throw new Untranslatable("RENAME without a name");
+  return name;
 }
 
 function raw(sql: string, reason: string, node: Node): Translation {
@@ -434,15 +462,16 @@ export function translateStatement(node: Node, text: string, state: ConvertState
       case "RenameStmt": {
         const stmt = nodeAs(node, "RenameStmt")!;
         if (stmt.renameType === "OBJECT_COLUMN" && stmt.relationType === "OBJECT_TABLE") {
-          return [{ kind: "operations", operations: [{ rename_column: { table: tableName(stmt.relation), from: stmt.subname, to: stmt.newname } }], notes: [] }];
+          return [{ kind: "operations", operations: [{ rename_column: { table: tableName(stmt.relation), from: nameIn(stmt.subname), to: nameIn(stmt.newname) } }], notes: [] }];
         }
         if (stmt.renameType === "OBJECT_TABLE") {
           const from = tableName(stmt.relation);
-          if (state.createdTables.has(from) && stmt.newname !== undefined) state.createdTables.add(stmt.newname);
-          return [{ kind: "operations", operations: [{ rename_table: { from, to: stmt.newname } }], notes: [] }];
+          const to = nameIn(stmt.newname);
+          if (state.createdTables.has(from)) state.createdTables.add(to);
+          return [{ kind: "operations", operations: [{ rename_table: { from, to } }], notes: [] }];
         }
         if (stmt.renameType === "OBJECT_TABCONSTRAINT") {
-          return [{ kind: "operations", operations: [{ rename_constraint: { table: tableName(stmt.relation), from: stmt.subname, to: stmt.newname } }], notes: [] }];
+          return [{ kind: "operations", operations: [{ rename_constraint: { table: tableName(stmt.relation), from: nameIn(stmt.subname), to: nameIn(stmt.newname) } }], notes: [] }];
         }
         throw new Untranslatable(`RENAME of ${String(stmt.renameType).replace(/^OBJECT_/, "").toLowerCase()}`);
       }
@@ -463,7 +492,7 @@ export function translateStatement(node: Node, text: string, state: ConvertState
         if (stmt.objtype !== "OBJECT_COLUMN") throw new Untranslatable("COMMENT on something other than a column");
         const parts = strings(nodeAs(stmt.object, "List")?.items);
         if (parts.length !== 2 && !(parts.length === 3 && parts[0] === "public")) throw new Untranslatable("COMMENT ON COLUMN with a schema");
-        const [table, column] = parts.slice(-2);
+        const [table, column] = parts.slice(-2) as [string, string];
         return [{ kind: "operations", operations: [{ alter_column: { table, column, comment: stmt.comment ?? null } }], notes: [] }];
       }
       default:

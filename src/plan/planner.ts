@@ -1,6 +1,6 @@
 import { ident, qualified } from "../db/ident.js";
 import { UnderwayError } from "../errors.js";
-import type { Migration, Operation } from "../format/schema.js";
+import type { Migration, Operation, OperationKind } from "../format/schema.js";
 import { planAddColumn } from "./operations/add-column.js";
 import { planAlterColumn } from "./operations/alter-column.js";
 import { planCreateConstraint } from "./operations/create-constraint.js";
@@ -88,38 +88,35 @@ export async function planMigration(input: PlanInput): Promise<MigrationPlan> {
   return assemble(ctx, input);
 }
 
+/** The planner of an operation of kind `K`. */
+type OperationPlanner<K extends OperationKind> = (ctx: PlanContext, op: Extract<Operation, { kind: K }>) => Promise<void>;
+
+/**
+ * Each kind's planner, in plan/operations/<op>.ts. The type asks for one for every kind the
+ * file format has, so a new operation does not compile until its planner is listed here.
+ */
+const PLANNERS: { [K in OperationKind]: OperationPlanner<K> } = {
+  create_table: planCreateTable,
+  add_column: planAddColumn,
+  alter_column: planAlterColumn,
+  rename_column: planRenameColumn,
+  drop_column: planDropColumn,
+  rename_table: planRenameTable,
+  drop_table: planDropTable,
+  create_index: planCreateIndex,
+  drop_index: planDropIndex,
+  create_constraint: planCreateConstraint,
+  drop_constraint: planDropConstraint,
+  drop_multicolumn_constraint: planDropConstraint,
+  rename_constraint: planRenameConstraint,
+  set_replica_identity: planSetReplicaIdentity,
+  sql: planSql,
+};
+
 async function planOperation(ctx: PlanContext, op: Operation): Promise<void> {
-  switch (op.kind) {
-    case "create_table":
-      return planCreateTable(ctx, op);
-    case "add_column":
-      return planAddColumn(ctx, op);
-    case "alter_column":
-      return planAlterColumn(ctx, op);
-    case "rename_column":
-      return planRenameColumn(ctx, op);
-    case "drop_column":
-      return planDropColumn(ctx, op);
-    case "rename_table":
-      return planRenameTable(ctx, op);
-    case "drop_table":
-      return planDropTable(ctx, op);
-    case "create_index":
-      return planCreateIndex(ctx, op);
-    case "drop_index":
-      return planDropIndex(ctx, op);
-    case "create_constraint":
-      return planCreateConstraint(ctx, op);
-    case "drop_multicolumn_constraint":
-    case "drop_constraint":
-      return planDropConstraint(ctx, op);
-    case "rename_constraint":
-      return planRenameConstraint(ctx, op);
-    case "set_replica_identity":
-      return planSetReplicaIdentity(ctx, op);
-    case "sql":
-      return planSql(ctx, op);
-  }
+  // TypeScript cannot pair `op` with the entry its own kind picks; PLANNERS's type does.
+  const planner = PLANNERS[op.kind] as (ctx: PlanContext, op: Operation) => Promise<void>;
+  return planner(ctx, op);
 }
 
 function assemble(ctx: PlanContext, input: PlanInput): MigrationPlan {
