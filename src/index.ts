@@ -22,6 +22,10 @@ export type {
   ResumeOutcome,
   StartOptions,
 } from "./run/migrator.js";
+export { migrateDirectory, directoryState } from "./run/migrate-directory.js";
+export type { DirectoryState, MigrateDirectoryOptions, MigrateDirectoryResult, PendingMigration } from "./run/migrate-directory.js";
+export { versionUrl, withSearchPath } from "./db/version-url.js";
+export type { VersionUrl } from "./db/version-url.js";
 export { verifyDualWrite } from "./verify/verify.js";
 export type { VerifyReport, VerifyTableReport, MismatchRange } from "./verify/verify.js";
 export type { MigrationEvent } from "./run/step-runner.js";

@@ -98,8 +98,13 @@ export async function applyConfiguration(program: Command, command: Command, cwd
       if (key === "databaseUrl") command.setOptionValueWithSource("databaseUrlSource", envName(option), "implied");
       continue;
     }
-    // DATABASE_URL, as every PostgreSQL tool reads it, comes before the file.
-    if (key === "databaseUrl" && env.DATABASE_URL) continue;
+    // DATABASE_URL, as every PostgreSQL tool reads it, comes before the file. Read here
+    // only: every command takes its database URL from its options.
+    if (key === "databaseUrl" && env.DATABASE_URL) {
+      command.setOptionValueWithSource(key, env.DATABASE_URL, "env");
+      command.setOptionValueWithSource("databaseUrlSource", "DATABASE_URL", "implied");
+      continue;
+    }
     const value = config?.settings.get(key);
     if (config && value !== undefined) {
       command.setOptionValueWithSource(key, value, "config");

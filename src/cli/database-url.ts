@@ -9,14 +9,15 @@ import { UnderwayError } from "../errors.js";
  * so every connection of the command (backfill workers too) waits no longer.
  */
 export function databaseUrlFrom(options: { databaseUrl?: string | undefined; connectTimeout?: string | undefined; databaseUrlSource?: string | undefined }): string {
-  const given = options.databaseUrl ?? process.env.DATABASE_URL;
+  // The configuration (config.ts) has put DATABASE_URL here already when no flag, UNDERWAY_DATABASE_URL or file gave one.
+  const given = options.databaseUrl;
   if (!given) {
     throw new UnderwayError(
       "INVALID_ARGUMENT",
       "no database given: pass --database-url, set DATABASE_URL (or UNDERWAY_DATABASE_URL), or give databaseUrl in underway.config.json",
     );
   }
-  const source = options.databaseUrl !== undefined ? (options.databaseUrlSource ?? "--database-url") : "DATABASE_URL";
+  const source = options.databaseUrlSource ?? "--database-url";
   let parsed: URL;
   try {
     parsed = new URL(given);

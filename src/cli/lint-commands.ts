@@ -3,20 +3,15 @@
  * main.ts adds them with `registerLintCommands(program)`. Their actions import the linter,
  * the converter and the SQL parser when they run, so declaring them (for `--help`) is cheap.
  */
-import { createRequire } from "node:module";
-
 import type { Command } from "commander";
 
 import { UnderwayError } from "../errors.js";
 import type { LintReport } from "../lint/lint.js";
+import { VERSION } from "./version.js";
 
 const FORMATS = ["text", "json", "sarif", "github"] as const;
 type Format = (typeof FORMATS)[number];
 
-function toolVersion(): string {
-  const require = createRequire(import.meta.url);
-  return (require("../../package.json") as { version: string }).version;
-}
 
 /** The report in the format asked for; only that format's module is loaded. */
 async function render(report: LintReport, format: Format): Promise<string> {
@@ -26,7 +21,7 @@ async function render(report: LintReport, format: Format): Promise<string> {
     case "json":
       return (await import("../lint/format/json.js")).formatJson(report);
     case "sarif":
-      return (await import("../lint/format/sarif.js")).formatSarif(report, toolVersion());
+      return (await import("../lint/format/sarif.js")).formatSarif(report, VERSION);
     case "github":
       return (await import("../lint/format/github.js")).formatGithub(report);
   }
