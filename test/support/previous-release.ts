@@ -30,7 +30,12 @@ export async function previousReleaseCli(commit = PREVIOUS_RELEASE): Promise<str
   const dir = join(tmpdir(), `underway-release-${sha.slice(0, 12)}`);
   const cli = join(dir, "bin", "underway.js");
   const marker = join(dir, ".underway-built");
-  if (existsSync(marker)) return cli;
+  if (existsSync(marker)) {
+    // The build is kept between runs, but its node_modules link may point at a checkout that is gone: link this one's.
+    await rm(join(dir, "node_modules"), { force: true });
+    await symlink(join(REPO, "node_modules"), join(dir, "node_modules"), "dir");
+    return cli;
+  }
   await rm(dir, { recursive: true, force: true });
   // A worktree whose directory was removed stays registered until pruned, and blocks a new one at the same path.
   await git(["worktree", "prune"]);
